@@ -1,0 +1,72 @@
+# AgentLog — the two commands a user needs are `make run` and `make test`.
+# Every target installs what is missing first (scripts/install-deps.sh), so a fresh
+# Debian 12 machine needs nothing by hand.
+
+JOBS    ?= 2
+PYTHON  := /usr/bin/python3
+CMAKE_COMMON := -G Ninja -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache
+DATA    ?= ./agentlog-data
+FUZZ_SECONDS ?= 20
+
+.PHONY: all deps build run test unit asan e2e fuzz-smoke fuzz bench format tidy clean
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+build/build.ninja: CMakeLists.txt | deps
+	cmake -S . -B build $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=Release
+
+# The release binary at build/agentlog (acceptance tests use exactly this path).
+build: deps build/build.ninja
+	cmake --build build -j $(JOBS)
+
+# Serves the API on an embedded database with demo data.
+run: build
+	build/agentlog migrate --data $(DATA)
+	build/agentlog seed --demo --data $(DATA)
+	@echo "API key for project 'default' (shown once):"
+	@build/agentlog keys create --data $(DATA) --name make-run | tail -n 1
+	build/agentlog serve --data $(DATA)
+
+# Every suite: unit + storage conformance, the same under ASan+UBSan, end-to-end
+# against the real binary, and a short fuzzing run of each decoder.
+test: build unit asan e2e fuzz-smoke
+	@echo "all suites passed"
+
+unit: build
+	cd build && ctest --output-on-failure -j $(JOBS)
+
+build-asan/build.ninja: CMakeLists.txt | deps
+	cmake -S . -B build-asan $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=Debug -DAGENTLOG_SANITIZE=ON -DAGENTLOG_BUILD_SERVER=OFF
+
+asan: deps build-asan/build.ninja
+	cmake --build build-asan -j $(JOBS)
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ctest --output-on-failure -j $(JOBS)
+
+e2e: build
+	AGENTLOG_BIN=$(CURDIR)/build/agentlog $(PYTHON) -m pytest -q -p no:cacheprovider tests/e2e
+
+build-fuzz/build.ninja: CMakeLists.txt | deps
+	CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAGENTLOG_FUZZ=ON -DAGENTLOG_BUILD_SERVER=OFF
+
+fuzz-smoke: deps build-fuzz/build.ninja
+	cmake --build build-fuzz -j $(JOBS)
+	bash scripts/fuzz.sh build-fuzz $(FUZZ_SECONDS)
+
+fuzz: deps build-fuzz/build.ninja
+	cmake --build build-fuzz -j $(JOBS)
+	bash scripts/fuzz.sh build-fuzz $${FUZZ_SECONDS:-600}
+
+bench: build
+	$(PYTHON) bench/run.py --bin build/agentlog
+
+format:
+	git ls-files '*.h' '*.cc' '*.c' | xargs clang-format -i
+
+tidy: build
+	git ls-files 'server/src/*.cc' | xargs clang-tidy -p build --quiet
+
+clean:
+	rm -rf build build-asan build-fuzz

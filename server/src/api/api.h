@@ -1,0 +1,52 @@
+// Request routing, authentication and the handlers of the v1 API. Handlers are plain
+// functions of a Request that eventually call Respond exactly once; blocking work runs
+// through the injected Offload, ingestion through the pipeline.
+#pragma once
+
+#include <atomic>
+#include <memory>
+
+#include "api/auth.h"
+#include "api/http_types.h"
+#include "pipeline/pipeline.h"
+#include "store/store.h"
+#include "util/ids.h"
+#include "util/metrics.h"
+#include "util/time.h"
+
+namespace agentlog::api {
+
+class DecoderPool;
+
+struct Deps {
+  store::Store& store;
+  pipeline::Pipeline& pipeline;
+  Metrics& metrics;
+  const Clock& clock;
+  UuidV7Generator& ids;
+  Offload offload;
+};
+
+class Api {
+ public:
+  explicit Api(Deps deps);
+  ~Api();
+
+  // Thread-safe; may be called from any io thread.
+  void handle(Request req, Respond respond);
+
+  // While draining, /readyz answers 503 and writes are refused with 503.
+  void set_draining() { draining_.store(true); }
+  bool draining() const { return draining_.load(); }
+
+ private:
+  void ingest(const Request& req, int64_t project, Respond respond);
+  void route_v1(Request& req, std::string_view path, std::string_view query, int64_t project, Respond respond);
+
+  Deps deps_;
+  Authenticator auth_;
+  std::unique_ptr<DecoderPool> decoders_;
+  std::atomic<bool> draining_{false};
+};
+
+}  // namespace agentlog::api

@@ -1,0 +1,199 @@
+// agentlog: the single binary. Subcommands: serve, migrate, seed, keys, projects, version.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+#include <thread>
+
+#include "api/api.h"
+#include "cli/config.h"
+#include "cli/seed.h"
+#include "http/server.h"
+#include "pipeline/pipeline.h"
+#include "store/sqlite/sqlite_store.h"
+#include "util/crypto.h"
+#include "util/ids.h"
+#include "util/log.h"
+#include "util/metrics.h"
+
+namespace agentlog::cli {
+namespace {
+
+constexpr std::string_view kVersion = "0.1.0";
+constexpr int kReaders = 4;
+
+template <typename T>
+T check(Result<T> r, std::string_view what) {
+  if (!r.is_ok()) throw std::runtime_error(fmt::format("{}: {}", what, r.status().message()));
+  return std::move(r).value();
+}
+void check(const Status& s, std::string_view what) {
+  if (!s.is_ok()) throw std::runtime_error(fmt::format("{}: {}", what, s.message()));
+}
+
+std::unique_ptr<store::sqlite::SqliteStore> open_store(const Config& c, bool background) {
+  store::sqlite::SqliteOptions o;
+  o.data_dir = c.data_dir;
+  o.full_durability = c.durability == "full";
+  o.readers = background ? kReaders : 1;
+  o.background = background;
+  auto store = check(store::sqlite::SqliteStore::open(o), "open database");
+  check(store->migrate(), "migrate");
+  return store;
+}
+
+int64_t project_id(store::Store& store, const std::string& name) {
+  return check(store.find_project(name), "project").id;
+}
+
+std::string key_prefix(const std::string& secret) { return secret.substr(0, 10); }
+
+int serve(const Config& c) {
+  const auto started = std::chrono::steady_clock::now();
+  SystemClock clock;
+  const auto [host, port] = split_listen(c.listen);
+  auto store = open_store(c, true);
+  if (c.api_key) {
+    check(store->ensure_key(project_id(*store, "default"), "AGENTLOG_API_KEY", key_prefix(*c.api_key),
+                            sha256_hex(*c.api_key), clock.now()),
+          "register AGENTLOG_API_KEY");
+  }
+  Metrics metrics;
+  UuidV7Generator ids(clock);
+  pipeline::Limits limits;
+  limits.max_queued_events = static_cast<size_t>(c.queue_max_events);
+  limits.max_queued_bytes = static_cast<size_t>(c.queue_max_bytes);
+  pipeline::Pipeline pipeline(*store, limits, metrics, clock);
+  pipeline.start();
+
+  http::ServerOptions so;
+  so.host = host;
+  so.port = port;
+  so.threads = c.threads > 0 ? c.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  so.blocking_threads = kReaders;
+  so.max_body_bytes = static_cast<size_t>(c.max_body_bytes);
+  so.max_decompressed_bytes = static_cast<size_t>(c.max_decompressed_bytes);
+  so.request_timeout = std::chrono::milliseconds(c.request_timeout_ms);
+  http::Server server(so);
+  const std::string bound = check(server.bind(), "listen");
+  api::Api api(api::Deps{*store, pipeline, metrics, clock, ids, server.offload()});
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  spdlog::info("listening on http://{}", bound);
+  spdlog::info("ready in {:.1f} ms (data {}, durability {}, {} io threads)", ms, c.data_dir, c.durability, so.threads);
+  server.run(api, pipeline);
+  pipeline.drain();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"AgentLog: observability for AI agents", "agentlog"};
+  app.require_subcommand(1);
+  Overrides flags;
+  auto add_common = [&](CLI::App* cmd) {
+    cmd->add_option_function<std::string>("--data", [&](const std::string& v) { flags.data_dir = v; },
+                                          "data directory (default ./agentlog-data)");
+    cmd->add_option_function<std::string>("--config", [&](const std::string& v) { flags.config_file = v; },
+                                          "config file (default ./agentlog.toml if present)");
+  };
+
+  auto* serve_cmd = app.add_subcommand("serve", "run the server");
+  add_common(serve_cmd);
+  serve_cmd->add_option_function<std::string>("--listen", [&](const std::string& v) { flags.listen = v; },
+                                              "HOST:PORT (default 127.0.0.1:7654; port 0 picks a free port)");
+  serve_cmd->add_option_function<std::string>("--durability", [&](const std::string& v) { flags.durability = v; },
+                                              "normal (survives crashes) or full (survives power loss)");
+  serve_cmd->add_option_function<int>("--threads", [&](const int& v) { flags.threads = v; }, "io threads (default: cores)");
+  serve_cmd->add_option_function<std::string>("--log-level", [&](const std::string& v) { flags.log_level = v; },
+                                              "trace, debug, info, warn, error, off");
+
+  auto* migrate_cmd = app.add_subcommand("migrate", "apply pending database migrations");
+  add_common(migrate_cmd);
+
+  auto* seed_cmd = app.add_subcommand("seed", "load data into the database");
+  add_common(seed_cmd);
+  bool demo = false;
+  std::string seed_project = "default";
+  seed_cmd->add_flag("--demo", demo, "load the demo data set (~50 sessions of a few agents)")->required();
+  seed_cmd->add_option("--project", seed_project, "project name");
+
+  auto* keys_cmd = app.add_subcommand("keys", "manage API keys");
+  keys_cmd->require_subcommand(1);
+  std::string key_project = "default", key_name = "cli";
+  int64_t key_id = 0;
+  auto* keys_create = keys_cmd->add_subcommand("create", "create a key; prints the secret once, as the last line");
+  auto* keys_list = keys_cmd->add_subcommand("list", "list keys (prefixes only)");
+  auto* keys_revoke = keys_cmd->add_subcommand("revoke", "revoke a key by id");
+  for (auto* cmd : {keys_create, keys_list, keys_revoke}) {
+    add_common(cmd);
+    cmd->add_option("--project", key_project, "project name (default: default)");
+  }
+  keys_create->add_option("--name", key_name, "a label for the key");
+  keys_revoke->add_option("ID", key_id, "key id (from keys list)")->required();
+
+  auto* projects_cmd = app.add_subcommand("projects", "manage projects");
+  projects_cmd->require_subcommand(1);
+  std::string project_name;
+  auto* projects_create = projects_cmd->add_subcommand("create", "create a project");
+  auto* projects_list = projects_cmd->add_subcommand("list", "list projects");
+  projects_create->add_option("NAME", project_name, "project name")->required();
+  add_common(projects_create);
+  add_common(projects_list);
+
+  auto* version_cmd = app.add_subcommand("version", "print the version");
+
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    if (version_cmd->parsed()) {
+      fmt::print("agentlog {}\n", kVersion);
+      return 0;
+    }
+    const Config config = load_config(flags);
+    if (!setup_logging(config.log_level)) throw std::runtime_error("unknown log level '" + config.log_level + "'");
+    if (serve_cmd->parsed()) return serve(config);
+
+    SystemClock clock;
+    auto store = open_store(config, false);
+    if (migrate_cmd->parsed()) {
+      fmt::print("database {} is up to date\n", config.data_dir);
+    } else if (seed_cmd->parsed()) {
+      auto summary = check(seed_demo(*store, project_id(*store, seed_project), clock.now()), "seed");
+      fmt::print("seeded {} sessions and {} events into project '{}'\n", summary.sessions, summary.events, seed_project);
+    } else if (keys_create->parsed()) {
+      const std::string secret = generate_api_secret();
+      auto key = check(store->create_key(project_id(*store, key_project), key_name, key_prefix(secret),
+                                         sha256_hex(secret), clock.now()),
+                       "create key");
+      fmt::print("created key {} ({}) for project '{}'; the secret is shown only once:\n{}\n", key.id, key.name,
+                 key_project, secret);
+    } else if (keys_list->parsed()) {
+      fmt::print("{:<6} {:<12} {:<20} {:<28} {}\n", "ID", "PREFIX", "NAME", "CREATED", "STATUS");
+      for (const auto& k : check(store->list_keys(project_id(*store, key_project)), "list keys")) {
+        fmt::print("{:<6} {:<12} {:<20} {:<28} {}\n", k.id, k.prefix + "…", k.name, format_rfc3339(k.created_at),
+                   k.revoked_at ? "revoked " + format_rfc3339(*k.revoked_at) : "active");
+      }
+    } else if (keys_revoke->parsed()) {
+      check(store->revoke_key(project_id(*store, key_project), key_id, clock.now()), "revoke key");
+      fmt::print("revoked key {}\n", key_id);
+    } else if (projects_create->parsed()) {
+      auto p = check(store->create_project(project_name, clock.now()), "create project");
+      fmt::print("created project '{}' (id {})\n", p.name, p.id);
+    } else if (projects_list->parsed()) {
+      fmt::print("{:<6} {:<32} {}\n", "ID", "NAME", "CREATED");
+      for (const auto& p : check(store->list_projects(), "list projects")) {
+        fmt::print("{:<6} {:<32} {}\n", p.id, p.name, format_rfc3339(p.created_at));
+      }
+    }
+    return 0;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "agentlog: {}\n", e.what());
+    return 1;
+  }
+}
+
+}  // namespace agentlog::cli
+
+int main(int argc, char** argv) { return agentlog::cli::main(argc, argv); }

@@ -1,0 +1,46 @@
+// The socket layer: an HTTP/1.1 server (Boost.Beast, C++20 coroutines on N io threads)
+// that turns bytes into api::Request values and api::Response values back into bytes.
+// Enforces header/body limits, timeouts and gzip decoding; drains on SIGTERM/SIGINT.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "api/api.h"
+#include "pipeline/pipeline.h"
+#include "util/status.h"
+
+namespace agentlog::http {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 7654;
+  int threads = 2;
+  int blocking_threads = 4;  // query workers; matches the store's reader pool
+  size_t max_body_bytes = 10u << 20;
+  size_t max_decompressed_bytes = 50u << 20;
+  size_t max_header_bytes = 16u << 10;
+  std::chrono::milliseconds request_timeout{30000};
+};
+
+class Server {
+ public:
+  explicit Server(ServerOptions options);
+  ~Server();
+
+  // The executor for blocking work; the Api is built with it.
+  api::Offload offload();
+  // Binds the listening socket; returns "host:port" actually bound (port 0 resolves).
+  Result<std::string> bind();
+  // Serves until SIGTERM/SIGINT, then stops accepting, drains the pipeline, finishes
+  // in-flight responses and returns.
+  void run(api::Api& api, pipeline::Pipeline& pipeline);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace agentlog::http

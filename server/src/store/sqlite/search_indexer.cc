@@ -1,0 +1,222 @@
+#include "store/sqlite/search_indexer.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+namespace agentlog::store::sqlite {
+namespace {
+
+constexpr int kSearchSchemaVersion = 1;
+constexpr int kChunk = 5000;
+
+void append_utf8(std::string& out, uint32_t cp) {
+  if (cp < 0x80) {
+    out.push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
+
+uint32_t hex4(std::string_view s, size_t i) {
+  uint32_t v = 0;
+  for (size_t k = i; k < i + 4 && k < s.size(); ++k) {
+    const char c = s[k];
+    v = v * 16 + static_cast<uint32_t>(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+  }
+  return v;
+}
+
+}  // namespace
+
+void append_json_text(std::string& out, std::string_view json) {
+  // The input is canonical JSON written by our own encoder, so a string followed by ':'
+  // is a key and escapes are well-formed.
+  size_t i = 0;
+  while (i < json.size()) {
+    if (json[i] != '"') {
+      ++i;
+      continue;
+    }
+    std::string value;
+    ++i;
+    while (i < json.size() && json[i] != '"') {
+      if (json[i] == '\\' && i + 1 < json.size()) {
+        const char e = json[i + 1];
+        if (e == 'u' && i + 5 < json.size()) {
+          uint32_t cp = hex4(json, i + 2);
+          i += 6;
+          if (cp >= 0xD800 && cp < 0xDC00 && i + 5 < json.size() && json[i] == '\\' && json[i + 1] == 'u') {
+            const uint32_t lo = hex4(json, i + 2);
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+            i += 6;
+          }
+          append_utf8(value, cp);
+          continue;
+        }
+        value.push_back(e == '"' || e == '\\' || e == '/' ? e : ' ');
+        i += 2;
+        continue;
+      }
+      value.push_back(json[i++]);
+    }
+    ++i;  // closing quote
+    if (i < json.size() && json[i] == ':') continue;  // a key
+    out.push_back(' ');
+    out += value;
+  }
+}
+
+std::string to_fts_query(std::string_view q) {
+  std::string out;
+  size_t i = 0;
+  size_t last_start = std::string::npos;
+  while (i < q.size()) {
+    while (i < q.size() && static_cast<unsigned char>(q[i]) <= ' ') ++i;
+    const size_t start = i;
+    while (i < q.size() && static_cast<unsigned char>(q[i]) > ' ') ++i;
+    if (i == start) break;
+    const std::string_view word = q.substr(start, i - start);
+    bool searchable = false;
+    for (char c : word) {
+      const auto u = static_cast<unsigned char>(c);
+      if (u >= 0x80 || std::isalnum(u)) searchable = true;
+    }
+    if (!searchable) continue;  // the tokenizer would drop it anyway
+    if (!out.empty()) out.push_back(' ');
+    last_start = out.size();
+    out.push_back('"');
+    for (char c : word) {
+      if (c == '"') out.push_back('"');
+      out.push_back(c);
+    }
+    out.push_back('"');
+  }
+  if (last_start != std::string::npos) out.push_back('*');
+  return out;
+}
+
+Status prepare_search_db(const std::string& path) {
+  auto conn = Connection::open(path, false);
+  if (!conn.is_ok()) return conn.status();
+  Connection& c = *conn;
+  if (auto s = c.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"); !s.is_ok()) return s;
+  auto v = c.prepare("PRAGMA user_version");
+  if (!v.is_ok()) return v.status();
+  const int version = v->step() == SQLITE_ROW ? static_cast<int>(v->int64(0)) : 0;
+  if (version == kSearchSchemaVersion) return Status::ok();
+  v = Result<Stmt>(Stmt());
+  return c.exec(
+      "BEGIN;"
+      "DROP TABLE IF EXISTS events_fts;"
+      "DROP TABLE IF EXISTS index_state;"
+      // contentless + detail=column: the smallest index that answers AND/prefix queries.
+      "CREATE VIRTUAL TABLE events_fts USING fts5(name, input, output, error, content='', "
+      "  detail=column, tokenize='unicode61 remove_diacritics 2');"
+      "CREATE TABLE index_state (id INTEGER PRIMARY KEY CHECK (id = 1), watermark INTEGER NOT NULL);"
+      "INSERT INTO index_state VALUES (1, 0);"
+      "PRAGMA user_version = 1;"
+      "COMMIT;");
+}
+
+SearchIndexer::SearchIndexer(std::string main_db, std::string search_db)
+    : main_db_(std::move(main_db)), search_db_(std::move(search_db)) {}
+
+SearchIndexer::~SearchIndexer() { stop(); }
+
+void SearchIndexer::start() { thread_ = std::thread([this] { run(); }); }
+
+void SearchIndexer::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_one();
+  if (thread_.joinable()) thread_.join();
+}
+
+void SearchIndexer::notify() {
+  {
+    std::lock_guard lock(mu_);
+    pending_ = true;
+  }
+  cv_.notify_one();
+}
+
+void SearchIndexer::run() {
+  auto main = Connection::open(main_db_, true);
+  auto search = Connection::open(search_db_, false);
+  if (!main.is_ok() || !search.is_ok()) {
+    spdlog::error("search indexer cannot open its databases; full-text search is unavailable");
+    return;
+  }
+  (void)search->exec("PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16000;");
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, std::chrono::milliseconds(250), [this] { return pending_ || stop_; });
+      pending_ = false;
+    }
+    bool more = true;
+    while (more) {
+      if (auto s = index_pending(*main, *search, more); !s.is_ok()) {
+        spdlog::error("search indexer: {}", s.message());
+        more = false;
+      }
+    }
+    std::lock_guard lock(mu_);
+    if (stop_) return;  // everything committed so far is indexed
+  }
+}
+
+Status SearchIndexer::index_pending(Connection& main, Connection& search, bool& more) {
+  more = false;
+  auto wm = search.prepare("SELECT watermark FROM index_state WHERE id = 1");
+  if (!wm.is_ok()) return wm.status();
+  const int64_t watermark = wm->step() == SQLITE_ROW ? wm->int64(0) : 0;
+  auto rows = main.prepare(
+      "SELECT seq, name, input, output, error_message FROM events WHERE seq > ? ORDER BY seq LIMIT ?");
+  if (!rows.is_ok()) return rows.status();
+  rows->bind(1, watermark).bind(2, kChunk);
+
+  Transaction tx(search);
+  if (auto s = tx.begin_immediate(); !s.is_ok()) return s;
+  auto ins = search.prepare("INSERT INTO events_fts (rowid, name, input, output, error) VALUES (?, ?, ?, ?, ?)");
+  if (!ins.is_ok()) return ins.status();
+  int64_t last = watermark;
+  int n = 0;
+  std::string input, output;
+  int rc;
+  while ((rc = rows->step()) == SQLITE_ROW) {
+    last = rows->int64(0);
+    input.clear();
+    output.clear();
+    append_json_text(input, rows->text(2));
+    append_json_text(output, rows->text(3));
+    ins->bind(1, last).bind(2, rows->text(1)).bind(3, std::string_view(input)).bind(4, std::string_view(output));
+    ins->bind(5, rows->text(4));
+    if (ins->step() != SQLITE_DONE) return search.error("fts insert");
+    ins->reset();
+    ++n;
+  }
+  if (rc != SQLITE_DONE) return main.error("read events for indexing");
+  if (n == 0) return Status::ok();
+  auto upd = search.prepare("UPDATE index_state SET watermark = ? WHERE id = 1");
+  if (!upd.is_ok()) return upd.status();
+  upd->bind(1, last);
+  if (upd->step() != SQLITE_DONE) return search.error("update watermark");
+  more = n == kChunk;
+  return tx.commit();
+}
+
+}  // namespace agentlog::store::sqlite

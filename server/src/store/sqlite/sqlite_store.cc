@@ -1,0 +1,941 @@
+#include "store/sqlite/sqlite_store.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <unordered_map>
+
+namespace agentlog::store::sqlite {
+
+extern const std::pair<std::string_view, std::string_view> kMigrations[];
+extern const std::size_t kMigrationsCount;
+
+namespace {
+
+using model::Event;
+using model::EventStatus;
+using model::EventType;
+using model::SessionSort;
+
+constexpr std::string_view kSessionColumns =
+    "id, name, agent, user_id, tags, metadata, status, started_at, ended_at, last_event_at, event_count, "
+    "error_count, llm_count, tool_count, input_tokens, output_tokens, total_tokens, cost_usd";
+
+constexpr std::string_view kEventColumns =
+    "seq, id, session_id, parent_id, trace_id, span_id, type, name, agent, started_at, ended_at, status, input, "
+    "output, has_error, error_type, error_message, error_stack, model, provider, input_tokens, output_tokens, "
+    "total_tokens, cached_tokens, cost_usd, attributes, tags";
+
+// Sessions sort on these expressions; each matches an index in 0001_init.sql exactly.
+std::string_view sort_expr(SessionSort s) {
+  switch (s) {
+    case SessionSort::kStartedAt: return "started_at";
+    case SessionSort::kLastEventAt: return "ifnull(last_event_at, -999999999999999999)";
+    case SessionSort::kCostUsd: return "cost_usd";
+    case SessionSort::kTotalTokens: return "total_tokens";
+    case SessionSort::kEventCount: return "event_count";
+    case SessionSort::kErrorCount: return "error_count";
+  }
+  return "started_at";
+}
+
+Session read_session(const Stmt& r) {
+  Session s;
+  s.id = r.text(0);
+  s.name = r.opt_text(1);
+  s.agent = r.opt_text(2);
+  s.user_id = r.opt_text(3);
+  s.tags_json = r.text(4);
+  s.metadata_json = r.text(5);
+  s.status = model::parse_session_status(r.text(6)).value_or(model::SessionStatus::kRunning);
+  s.started_at = r.opt_int64(7);
+  s.ended_at = r.opt_int64(8);
+  s.last_event_at = r.opt_int64(9);
+  s.event_count = r.int64(10);
+  s.error_count = r.int64(11);
+  s.llm_count = r.int64(12);
+  s.tool_count = r.int64(13);
+  s.input_tokens = r.int64(14);
+  s.output_tokens = r.int64(15);
+  s.total_tokens = r.int64(16);
+  s.cost_usd = r.real(17);
+  return s;
+}
+
+StoredEvent read_event(const Stmt& r) {
+  StoredEvent se;
+  se.seq = r.int64(0);
+  Event& e = se.event;
+  e.id = r.text(1);
+  e.session_id = r.text(2);
+  e.parent_id = r.opt_text(3);
+  e.trace_id = r.opt_text(4);
+  e.span_id = r.opt_text(5);
+  e.type = model::parse_event_type(r.text(6)).value_or(EventType::kCustom);
+  e.name = r.opt_text(7);
+  e.agent = r.opt_text(8);
+  e.started_at = r.int64(9);
+  e.ended_at = r.opt_int64(10);
+  e.status = model::parse_event_status(r.text(11)).value_or(EventStatus::kOk);
+  e.input_json = r.opt_text(12);
+  e.output_json = r.opt_text(13);
+  if (r.int64(14) != 0) e.error = model::ErrorInfo{r.opt_text(15), r.opt_text(16), r.opt_text(17)};
+  e.model = r.opt_text(18);
+  e.provider = r.opt_text(19);
+  if (!r.is_null(20)) e.usage = model::Usage{r.int64(20), r.int64(21), r.int64(22), r.int64(23)};
+  if (!r.is_null(24)) e.cost_usd = r.real(24);
+  e.attributes_json = r.text(25);
+  e.tags_json = r.text(26);
+  return se;
+}
+
+// A session's rollup change from one write group.
+struct Delta {
+  int64_t events = 0, errors = 0, llm = 0, tool = 0, in_tok = 0, out_tok = 0, tot_tok = 0;
+  double cost = 0;
+  std::optional<Micros> min_start, max_end;
+  std::optional<std::string> agent;
+  bool recompute_bounds = false;
+
+  void add(const Event& e, int sign) {
+    events += sign;
+    errors += sign * (e.status == EventStatus::kError);
+    llm += sign * (e.type == EventType::kLlm);
+    tool += sign * (e.type == EventType::kTool);
+    if (e.usage) {
+      in_tok += sign * e.usage->input_tokens;
+      out_tok += sign * e.usage->output_tokens;
+      tot_tok += sign * e.usage->total_tokens;
+    }
+    if (e.cost_usd) cost += sign * *e.cost_usd;
+    if (sign > 0) {
+      const Micros end = e.ended_at.value_or(e.started_at);
+      min_start = min_start ? std::min(*min_start, e.started_at) : e.started_at;
+      max_end = max_end ? std::max(*max_end, end) : end;
+      if (!agent && e.agent) agent = e.agent;
+    }
+  }
+};
+
+struct SessionKey {
+  int64_t project_id;
+  std::string id;
+  bool operator<(const SessionKey& o) const { return std::tie(project_id, id) < std::tie(o.project_id, o.id); }
+};
+
+}  // namespace
+
+// ---- connections -------------------------------------------------------------------------
+
+struct SqliteStore::Writer {
+  Connection conn;
+  Stmt insert_event, find_event, delete_event, upsert_rollup, recompute_bounds, upsert_patch, insert_patch,
+      session_exists, set_next_seq;
+  int64_t next_seq = 1;
+};
+
+struct SqliteStore::Reader {
+  Connection conn;
+  std::unordered_map<std::string, Stmt> cache;
+
+  Result<Stmt*> stmt(const std::string& sql) {
+    auto it = cache.find(sql);
+    if (it == cache.end()) {
+      if (cache.size() > 128 && used.empty()) cache.clear();  // bounded; filter combinations are finite anyway
+      auto s = conn.prepare(sql);
+      if (!s.is_ok()) return s.status();
+      it = cache.emplace(sql, std::move(*s)).first;
+    }
+    it->second.reset();
+    used.push_back(&it->second);
+    return &it->second;
+  }
+  // A statement left mid-result holds its read transaction (and a stale snapshot) open;
+  // every statement is reset when the connection goes back to the pool.
+  void release() {
+    for (Stmt* s : used) s->reset();
+    used.clear();
+  }
+  std::vector<Stmt*> used;
+};
+
+class SqliteStore::ReaderLease {
+ public:
+  ReaderLease(SqliteStore& store, std::unique_ptr<Reader> r) : store_(store), r_(std::move(r)) {}
+  ReaderLease(ReaderLease&&) = default;
+  ~ReaderLease() {
+    if (!r_) return;
+    r_->release();
+    {
+      std::lock_guard lock(store_.readers_mu_);
+      store_.idle_readers_.push_back(std::move(r_));
+    }
+    store_.readers_cv_.notify_one();
+  }
+  Reader* operator->() { return r_.get(); }
+  explicit operator bool() const { return r_ != nullptr; }
+
+ private:
+  SqliteStore& store_;
+  std::unique_ptr<Reader> r_;
+};
+
+SqliteStore::SqliteStore(SqliteOptions options)
+    : options_(std::move(options)),
+      db_path_((std::filesystem::path(options_.data_dir) / "agentlog.db").string()),
+      search_path_((std::filesystem::path(options_.data_dir) / "search.db").string()) {}
+
+SqliteStore::~SqliteStore() {
+  if (indexer_) indexer_->stop();
+  {
+    std::lock_guard lock(ckpt_mu_);
+    stopping_ = true;
+  }
+  ckpt_cv_.notify_one();
+  if (checkpointer_.joinable()) checkpointer_.join();
+}
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const SqliteOptions& options) {
+  std::error_code ec;
+  std::filesystem::create_directories(options.data_dir, ec);
+  if (ec) return Status::unavailable(fmt::format("cannot create data directory {}: {}", options.data_dir, ec.message()));
+  std::unique_ptr<SqliteStore> store(new SqliteStore(options));
+  auto conn = Connection::open(store->db_path_, false);
+  if (!conn.is_ok()) return conn.status();
+  store->writer_ = std::make_unique<Writer>(Writer{std::move(*conn), {}, {}, {}, {}, {}, {}, {}, {}, {}, 1});
+  Connection& c = store->writer_->conn;
+  // Checkpoints run on their own thread (PASSIVE) so commits never wait for them.
+  auto s = c.exec(fmt::format(
+      "PRAGMA journal_mode=WAL; PRAGMA synchronous={}; PRAGMA cache_size=-32000; PRAGMA temp_store=MEMORY;"
+      "PRAGMA foreign_keys=ON; PRAGMA wal_autocheckpoint={}",
+      options.full_durability ? "FULL" : "NORMAL", options.background ? 0 : 1000));
+  if (!s.is_ok()) return s;
+  return store;
+}
+
+Status SqliteStore::migrate() {
+  std::lock_guard lock(write_mu_);
+  Connection& c = writer_->conn;
+  if (auto s = c.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+                      "applied_at INTEGER NOT NULL)");
+      !s.is_ok()) {
+    return s;
+  }
+  std::map<int64_t, std::pair<std::string_view, std::string_view>> known;
+  for (size_t i = 0; i < kMigrationsCount; ++i) {
+    known[std::stoll(std::string(kMigrations[i].first.substr(0, 4)))] = kMigrations[i];
+  }
+  const int64_t latest = known.empty() ? 0 : known.rbegin()->first;
+  Transaction tx(c);
+  if (auto s = tx.begin_immediate(); !s.is_ok()) return s;  // re-check under the lock: the CLI may race us
+  auto cur = c.prepare("SELECT ifnull(max(version), 0) FROM schema_migrations");
+  if (!cur.is_ok()) return cur.status();
+  const int64_t current = cur->step() == SQLITE_ROW ? cur->int64(0) : 0;
+  cur = Result<Stmt>(Stmt());
+  if (current > latest) {
+    return Status::unavailable(fmt::format(
+        "database schema version {} is newer than this binary supports ({}); upgrade agentlog", current, latest));
+  }
+  for (const auto& [version, m] : known) {
+    if (version <= current) continue;
+    if (auto s = c.exec(m.second); !s.is_ok()) return Status::internal(fmt::format("migration {}: {}", m.first, s.message()));
+    auto rec = c.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, "
+                         "CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER))");
+    if (!rec.is_ok()) return rec.status();
+    rec->bind(1, version).bind(2, m.first);
+    if (rec->step() != SQLITE_DONE) return c.error("record migration");
+    spdlog::info("applied migration {}", m.first);
+  }
+  if (auto s = tx.commit(); !s.is_ok()) return s;
+
+  // Statements of the write path, prepared once.
+  Writer& w = *writer_;
+  auto prep = [&](Stmt& st, std::string_view sql) -> Status {
+    auto r = c.prepare(sql);
+    if (!r.is_ok()) return r.status();
+    st = std::move(*r);
+    return Status::ok();
+  };
+  Status s;
+  if (!(s = prep(w.insert_event, fmt::format("INSERT INTO events (seq, project_id, {}) VALUES (?1, ?2, "
+                                             "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
+                                             "?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)",
+                                             kEventColumns.substr(5))))
+           .is_ok() ||
+      !(s = prep(w.find_event, fmt::format("SELECT {} FROM events WHERE project_id = ? AND id = ?", kEventColumns)))
+           .is_ok() ||
+      !(s = prep(w.delete_event, "DELETE FROM events WHERE seq = ?")).is_ok() ||
+      !(s = prep(w.upsert_rollup,
+                 "INSERT INTO sessions (project_id, id, agent, first_event_at, last_event_at, event_count, error_count, "
+                 "llm_count, tool_count, input_tokens, output_tokens, total_tokens, cost_usd) "
+                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) "
+                 "ON CONFLICT (project_id, id) DO UPDATE SET agent = ifnull(agent, excluded.agent), "
+                 "first_event_at = CASE WHEN excluded.first_event_at IS NULL THEN first_event_at "
+                 "  WHEN first_event_at IS NULL THEN excluded.first_event_at "
+                 "  ELSE min(first_event_at, excluded.first_event_at) END, "
+                 "last_event_at = CASE WHEN excluded.last_event_at IS NULL THEN last_event_at "
+                 "  WHEN last_event_at IS NULL THEN excluded.last_event_at "
+                 "  ELSE max(last_event_at, excluded.last_event_at) END, "
+                 "event_count = event_count + excluded.event_count, error_count = error_count + excluded.error_count, "
+                 "llm_count = llm_count + excluded.llm_count, tool_count = tool_count + excluded.tool_count, "
+                 "input_tokens = input_tokens + excluded.input_tokens, "
+                 "output_tokens = output_tokens + excluded.output_tokens, "
+                 "total_tokens = total_tokens + excluded.total_tokens, cost_usd = cost_usd + excluded.cost_usd"))
+           .is_ok() ||
+      !(s = prep(w.recompute_bounds,
+                 "UPDATE sessions SET "
+                 "first_event_at = (SELECT min(started_at) FROM events WHERE project_id = ?1 AND session_id = ?2), "
+                 "last_event_at = (SELECT max(ifnull(ended_at, started_at)) FROM events "
+                 "  WHERE project_id = ?1 AND session_id = ?2) WHERE project_id = ?1 AND id = ?2"))
+           .is_ok() ||
+      // Presence flags (?11..?18) select which fields a patch overwrites.
+      !(s = prep(w.upsert_patch,
+                 "INSERT INTO sessions (project_id, id, name, agent, user_id, tags, metadata, status, own_started_at, "
+                 "ended_at) VALUES (?1, ?2, ?3, ?4, ?5, ifnull(?6, '[]'), ifnull(?7, '{}'), ifnull(?8, 'running'), ?9, "
+                 "?10) ON CONFLICT (project_id, id) DO UPDATE SET "
+                 "name = CASE WHEN ?11 THEN excluded.name ELSE name END, "
+                 "agent = CASE WHEN ?12 THEN excluded.agent ELSE agent END, "
+                 "user_id = CASE WHEN ?13 THEN excluded.user_id ELSE user_id END, "
+                 "tags = CASE WHEN ?14 THEN excluded.tags ELSE tags END, "
+                 "metadata = CASE WHEN ?15 THEN excluded.metadata ELSE metadata END, "
+                 "status = CASE WHEN ?16 THEN excluded.status ELSE status END, "
+                 "own_started_at = CASE WHEN ?17 THEN excluded.own_started_at ELSE own_started_at END, "
+                 "ended_at = CASE WHEN ?18 THEN excluded.ended_at ELSE ended_at END"))
+           .is_ok() ||
+      !(s = prep(w.insert_patch,
+                 "INSERT INTO sessions (project_id, id, name, agent, user_id, tags, metadata, status, own_started_at, "
+                 "ended_at) VALUES (?1, ?2, ?3, ?4, ?5, ifnull(?6, '[]'), ifnull(?7, '{}'), ifnull(?8, 'running'), ?9, "
+                 "?10)"))
+           .is_ok() ||
+      !(s = prep(w.session_exists, "SELECT 1 FROM sessions WHERE project_id = ? AND id = ?")).is_ok() ||
+      !(s = prep(w.set_next_seq, "UPDATE meta SET value = ? WHERE key = 'next_seq'")).is_ok()) {
+    return s;
+  }
+  auto seq = c.prepare("SELECT value FROM meta WHERE key = 'next_seq'");
+  if (!seq.is_ok()) return seq.status();
+  if (seq->step() != SQLITE_ROW) return c.error("read next_seq");
+  w.next_seq = seq->int64(0);
+
+  if (auto ps = prepare_search_db(search_path_); !ps.is_ok()) return ps;
+  {
+    std::lock_guard rl(readers_mu_);
+    if (!migrated_) {
+      for (int i = 0; i < std::max(1, options_.readers); ++i) {
+        auto rc = Connection::open(db_path_, true);
+        if (!rc.is_ok()) return rc.status();
+        auto r = std::make_unique<Reader>(Reader{std::move(*rc), {}, {}});
+        if (auto as = r->conn.exec(fmt::format("PRAGMA cache_size=-16000; PRAGMA temp_store=MEMORY; "
+                                               "ATTACH DATABASE '{}' AS search",
+                                               search_path_));
+            !as.is_ok()) {
+          return as;
+        }
+        idle_readers_.push_back(std::move(r));
+      }
+      migrated_ = true;
+    }
+  }
+  if (options_.background && !indexer_) {
+    indexer_ = std::make_unique<SearchIndexer>(db_path_, search_path_);
+    indexer_->start();
+    sqlite3_wal_hook(
+        c.get(),
+        [](void* self, sqlite3*, const char*, int pages) -> int {
+          if (pages >= 4000) {  // ~16 MB of WAL
+            auto* store = static_cast<SqliteStore*>(self);
+            {
+              std::lock_guard lock(store->ckpt_mu_);
+              store->ckpt_pending_ = true;
+            }
+            store->ckpt_cv_.notify_one();
+          }
+          return SQLITE_OK;
+        },
+        this);
+    checkpointer_ = std::thread([this] { checkpoint_loop(); });
+  }
+  return Status::ok();
+}
+
+void SqliteStore::checkpoint_loop() {
+  auto conn = Connection::open(db_path_, false);
+  if (!conn.is_ok()) {
+    spdlog::error("checkpointer: {}", conn.status().message());
+    return;
+  }
+  std::unique_lock lock(ckpt_mu_);
+  while (!stopping_) {
+    ckpt_cv_.wait_for(lock, std::chrono::seconds(1), [this] { return ckpt_pending_ || stopping_; });
+    ckpt_pending_ = false;
+    lock.unlock();
+    int log = 0, done = 0;
+    const int rc = sqlite3_wal_checkpoint_v2(conn->get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY) spdlog::warn("checkpoint failed: {}", sqlite3_errmsg(conn->get()));
+    lock.lock();
+  }
+}
+
+bool SqliteStore::ready() {
+  auto r = reader();
+  if (!r) return false;
+  auto st = r->stmt("SELECT count(*) FROM schema_migrations");
+  return st.is_ok() && (*st)->step() == SQLITE_ROW;
+}
+
+SqliteStore::ReaderLease SqliteStore::reader() {
+  std::unique_lock lock(readers_mu_);
+  if (!migrated_) return ReaderLease(*this, nullptr);
+  readers_cv_.wait(lock, [this] { return !idle_readers_.empty(); });
+  auto r = std::move(idle_readers_.back());
+  idle_readers_.pop_back();
+  return ReaderLease(*this, std::move(r));
+}
+
+// ---- writes ------------------------------------------------------------------------------
+
+Status SqliteStore::write(std::span<const WriteBatch* const> batches) {
+  Status s;
+  {
+    std::lock_guard lock(write_mu_);
+    s = write_locked(batches);
+  }
+  if (s.is_ok() && indexer_) indexer_->notify();
+  return s;
+}
+
+Status SqliteStore::write_locked(std::span<const WriteBatch* const> batches) {
+  Writer& w = *writer_;
+  Connection& c = w.conn;
+  Transaction tx(c);
+  if (auto s = tx.begin_immediate(); !s.is_ok()) return s;
+  const int64_t first_seq = w.next_seq;
+  int64_t seq = first_seq;
+  auto fail = [&](std::string_view what) {
+    Status s = c.error(what);
+    w.next_seq = first_seq;
+    for (Stmt* st : {&w.insert_event, &w.find_event, &w.delete_event, &w.upsert_rollup, &w.recompute_bounds}) st->reset();
+    return s;
+  };
+
+  for (const WriteBatch* b : batches) {
+    for (const SessionPatch& p : b->sessions) {
+      if (auto s = apply_patch(b->project_id, p, PatchMode::kUpsert); !s.is_ok()) return s;
+    }
+  }
+
+  std::map<SessionKey, Delta> deltas;
+  for (const WriteBatch* b : batches) {
+    for (const Event& e : b->events) {
+      Stmt& ins = w.insert_event;
+      ins.bind(1, seq).bind(2, b->project_id).bind(3, e.id).bind(4, e.session_id);
+      ins.bind(5, e.parent_id).bind(6, e.trace_id).bind(7, e.span_id).bind(8, model::to_string(e.type));
+      ins.bind(9, e.name).bind(10, e.agent).bind(11, e.started_at).bind(12, e.ended_at);
+      ins.bind(13, model::to_string(e.status)).bind(14, e.input_json).bind(15, e.output_json);
+      ins.bind(16, e.error ? 1 : 0);
+      if (e.error) ins.bind(17, e.error->type).bind(18, e.error->message).bind(19, e.error->stack);
+      ins.bind(20, e.model).bind(21, e.provider);
+      if (e.usage) {
+        ins.bind(22, e.usage->input_tokens).bind(23, e.usage->output_tokens);
+        ins.bind(24, e.usage->total_tokens).bind(25, e.usage->cached_tokens);
+      }
+      ins.bind(26, e.cost_usd).bind(27, e.attributes_json).bind(28, e.tags_json);
+      int rc = ins.step();
+      if (rc == SQLITE_CONSTRAINT_UNIQUE && e.client_id) {
+        // A re-sent event replaces the stored one: take its contribution out of the rollups.
+        sqlite3_reset(ins.get());
+        Stmt& f = w.find_event;
+        f.bind(1, b->project_id).bind(2, e.id);
+        if (f.step() != SQLITE_ROW) return fail("find replaced event");
+        const StoredEvent old = read_event(f);
+        f.reset();
+        Delta& od = deltas[{b->project_id, old.event.session_id}];
+        od.add(old.event, -1);
+        const Micros old_end = old.event.ended_at.value_or(old.event.started_at);
+        if (old.event.session_id != e.session_id || e.started_at > old.event.started_at ||
+            e.ended_at.value_or(e.started_at) < old_end) {
+          od.recompute_bounds = true;  // the old version may have defined the session's bounds
+        }
+        w.delete_event.bind(1, old.seq);
+        if (w.delete_event.step() != SQLITE_DONE) return fail("delete replaced event");
+        w.delete_event.reset();
+        rc = ins.step();
+      }
+      if (rc != SQLITE_DONE) return fail("insert event");
+      ins.reset();
+      deltas[{b->project_id, e.session_id}].add(e, +1);
+      ++seq;
+    }
+  }
+
+  for (const auto& [key, d] : deltas) {
+    Stmt& u = w.upsert_rollup;
+    u.bind(1, key.project_id).bind(2, key.id).bind(3, d.agent).bind(4, d.min_start).bind(5, d.max_end);
+    u.bind(6, d.events).bind(7, d.errors).bind(8, d.llm).bind(9, d.tool).bind(10, d.in_tok);
+    u.bind(11, d.out_tok).bind(12, d.tot_tok).bind(13, d.cost);
+    if (u.step() != SQLITE_DONE) return fail("update session rollups");
+    u.reset();
+    if (d.recompute_bounds) {
+      w.recompute_bounds.bind(1, key.project_id).bind(2, key.id);
+      if (w.recompute_bounds.step() != SQLITE_DONE) return fail("recompute session bounds");
+      w.recompute_bounds.reset();
+    }
+  }
+  if (seq != first_seq) {
+    w.set_next_seq.bind(1, seq);
+    if (w.set_next_seq.step() != SQLITE_DONE) return fail("advance next_seq");
+    w.set_next_seq.reset();
+  }
+  w.next_seq = seq;
+  if (auto s = tx.commit(); !s.is_ok()) {
+    w.next_seq = first_seq;
+    return s;
+  }
+  return Status::ok();
+}
+
+Status SqliteStore::apply_patch(int64_t project_id, const SessionPatch& p, PatchMode mode) {
+  Writer& w = *writer_;
+  if (mode == PatchMode::kUpdate) {
+    w.session_exists.bind(1, project_id).bind(2, p.id);
+    const bool exists = w.session_exists.step() == SQLITE_ROW;
+    w.session_exists.reset();
+    if (!exists) return Status::not_found(fmt::format("session '{}' not found", p.id));
+  }
+  Stmt& st = mode == PatchMode::kCreate ? w.insert_patch : w.upsert_patch;
+  auto opt = [](const auto& field) { return field ? *field : std::nullopt; };
+  st.bind(1, project_id).bind(2, p.id).bind(3, opt(p.name)).bind(4, opt(p.agent)).bind(5, opt(p.user_id));
+  st.bind(6, p.tags_json).bind(7, p.metadata_json);
+  if (p.status) st.bind(8, model::to_string(*p.status));
+  st.bind(9, opt(p.started_at)).bind(10, opt(p.ended_at));
+  if (mode != PatchMode::kCreate) {
+    st.bind(11, p.name.has_value()).bind(12, p.agent.has_value()).bind(13, p.user_id.has_value());
+    st.bind(14, p.tags_json.has_value()).bind(15, p.metadata_json.has_value()).bind(16, p.status.has_value());
+    st.bind(17, p.started_at.has_value()).bind(18, p.ended_at.has_value());
+  }
+  const int rc = st.step();
+  st.reset();
+  if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE) {
+    return Status::conflict(fmt::format("session '{}' already exists", p.id));
+  }
+  if (rc != SQLITE_DONE) return w.conn.error("write session");
+  return Status::ok();
+}
+
+Result<Session> SqliteStore::create_session(int64_t project_id, const SessionPatch& s, Micros now) {
+  SessionPatch p = s;
+  if (!p.started_at || !*p.started_at) p.started_at = std::optional<Micros>(now);
+  {
+    std::lock_guard lock(write_mu_);
+    Transaction tx(writer_->conn);
+    if (auto st = tx.begin_immediate(); !st.is_ok()) return st;
+    if (auto st = apply_patch(project_id, p, PatchMode::kCreate); !st.is_ok()) return st;
+    if (auto st = tx.commit(); !st.is_ok()) return st;
+  }
+  return get_session(project_id, p.id);
+}
+
+Result<Session> SqliteStore::patch_session(int64_t project_id, const SessionPatch& s) {
+  {
+    std::lock_guard lock(write_mu_);
+    Transaction tx(writer_->conn);
+    if (auto st = tx.begin_immediate(); !st.is_ok()) return st;
+    if (auto st = apply_patch(project_id, s, PatchMode::kUpdate); !st.is_ok()) return st;
+    if (auto st = tx.commit(); !st.is_ok()) return st;
+  }
+  return get_session(project_id, s.id);
+}
+
+Status SqliteStore::delete_session(int64_t project_id, const std::string& id) {
+  std::lock_guard lock(write_mu_);
+  Connection& c = writer_->conn;
+  Transaction tx(c);
+  if (auto st = tx.begin_immediate(); !st.is_ok()) return st;
+  auto del = c.prepare("DELETE FROM sessions WHERE project_id = ? AND id = ?");
+  if (!del.is_ok()) return del.status();
+  del->bind(1, project_id).bind(2, id);
+  if (del->step() != SQLITE_DONE) return c.error("delete session");
+  if (sqlite3_changes(c.get()) == 0) return Status::not_found(fmt::format("session '{}' not found", id));
+  auto ev = c.prepare("DELETE FROM events WHERE project_id = ? AND session_id = ?");
+  if (!ev.is_ok()) return ev.status();
+  ev->bind(1, project_id).bind(2, id);
+  if (ev->step() != SQLITE_DONE) return c.error("delete session events");
+  return tx.commit();
+}
+
+// ---- queries -----------------------------------------------------------------------------
+
+Result<Session> SqliteStore::get_session(int64_t project_id, const std::string& id) {
+  auto r = reader();
+  if (!r) return Status::unavailable("database not migrated");
+  auto st = r->stmt(fmt::format("SELECT {} FROM sessions WHERE project_id = ? AND id = ?", kSessionColumns));
+  if (!st.is_ok()) return st.status();
+  Stmt& s = **st;
+  s.bind(1, project_id).bind(2, std::string_view(id));
+  const int rc = s.step();
+  if (rc == SQLITE_ROW) return read_session(s);
+  if (rc == SQLITE_DONE) return Status::not_found(fmt::format("session '{}' not found", id));
+  return r->conn.error("get session");
+}
+
+Result<Page<Session, SessionCursor>> SqliteStore::list_sessions(const SessionQuery& q) {
+  auto r = reader();
+  if (!r) return Status::unavailable("database not migrated");
+  const std::string_view expr = sort_expr(q.sort);
+  const bool real_key = q.sort == SessionSort::kCostUsd;
+  std::string sql = fmt::format("SELECT {}, {} FROM sessions WHERE project_id = ?1", kSessionColumns, expr);
+  if (q.agent) sql += " AND agent = ?2";
+  if (q.status) sql += " AND status = ?3";
+  if (q.user_id) sql += " AND user_id = ?4";
+  if (q.tag) sql += " AND EXISTS (SELECT 1 FROM json_each(sessions.tags) WHERE value = ?5)";
+  if (q.q) sql += " AND (id LIKE ?6 ESCAPE '\\' OR name LIKE ?6 ESCAPE '\\' OR agent LIKE ?6 ESCAPE '\\' "
+                  "OR user_id LIKE ?6 ESCAPE '\\')";
+  if (q.from) sql += " AND started_at >= ?7";
+  if (q.to) sql += " AND started_at < ?8";
+  const char* cmp = q.descending ? "<" : ">";
+  if (q.after) sql += fmt::format(" AND ({0} {1} ?9 OR ({0} = ?9 AND id {1} ?10))", expr, cmp);
+  const char* dir = q.descending ? "DESC" : "ASC";
+  sql += fmt::format(" ORDER BY {0} {1}, id {1} LIMIT ?11", expr, dir);
+
+  auto st = r->stmt(sql);
+  if (!st.is_ok()) return st.status();
+  Stmt& s = **st;
+  s.bind(1, q.project_id);
+  if (q.agent) s.bind(2, *q.agent);
+  if (q.status) s.bind(3, model::to_string(*q.status));
+  if (q.user_id) s.bind(4, *q.user_id);
+  if (q.tag) s.bind(5, *q.tag);
+  std::string like;
+  if (q.q) {
+    like = "%";
+    for (char ch : *q.q) {
+      if (ch == '%' || ch == '_' || ch == '\\') like.push_back('\\');
+      like.push_back(ch);
+    }
+    like.push_back('%');
+    s.bind(6, std::string_view(like));
+  }
+  if (q.from) s.bind(7, *q.from);
+  if (q.to) s.bind(8, *q.to);
+  if (q.after) {
+    if (real_key) s.bind(9, q.after->value);
+    else s.bind(9, static_cast<int64_t>(q.after->value));
+    s.bind(10, std::string_view(q.after->id));
+  }
+  s.bind(11, q.limit + 1);
+  Page<Session, SessionCursor> page;
+  int rc;
+  std::optional<SessionCursor> last;
+  while ((rc = s.step()) == SQLITE_ROW) {
+    if (static_cast<int>(page.items.size()) == q.limit) {
+      page.next = last;
+      break;
+    }
+    page.items.push_back(read_session(s));
+    last = SessionCursor{s.real(18), page.items.back().id};
+  }
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return r->conn.error("list sessions");
+  return page;
+}
+
+Result<Page<StoredEvent, EventCursor>> SqliteStore::session_events(int64_t project_id, const std::string& session_id,
+                                                                   int limit, std::optional<EventCursor> after) {
+  auto r = reader();
+  if (!r) return Status::unavailable("database not migrated");
+  std::string sql = fmt::format("SELECT {} FROM events WHERE project_id = ?1 AND session_id = ?2", kEventColumns);
+  if (after) sql += " AND (started_at > ?3 OR (started_at = ?3 AND seq > ?4))";
+  sql += " ORDER BY started_at, seq LIMIT ?5";
+  auto st = r->stmt(sql);
+  if (!st.is_ok()) return st.status();
+  Stmt& s = **st;
+  s.bind(1, project_id).bind(2, std::string_view(session_id)).bind(5, limit + 1);
+  if (after) s.bind(3, after->started_at).bind(4, after->seq);
+  Page<StoredEvent, EventCursor> page;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) {
+    if (static_cast<int>(page.items.size()) == limit) {
+      const StoredEvent& l = page.items.back();
+      page.next = EventCursor{l.event.started_at, l.seq};
+      break;
+    }
+    page.items.push_back(read_event(s));
+  }
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return r->conn.error("session events");
+  return page;
+}
+
+Result<StoredEvent> SqliteStore::get_event(int64_t project_id, const std::string& id) {
+  auto r = reader();
+  if (!r) return Status::unavailable("database not migrated");
+  auto st = r->stmt(fmt::format("SELECT {} FROM events WHERE project_id = ? AND id = ?", kEventColumns));
+  if (!st.is_ok()) return st.status();
+  Stmt& s = **st;
+  s.bind(1, project_id).bind(2, std::string_view(id));
+  const int rc = s.step();
+  if (rc == SQLITE_ROW) return read_event(s);
+  if (rc == SQLITE_DONE) return Status::not_found(fmt::format("event '{}' not found", id));
+  return r->conn.error("get event");
+}
+
+Result<Page<StoredEvent, EventCursor>> SqliteStore::search_events(const EventQuery& q) {
+  auto r = reader();
+  if (!r) return Status::unavailable("database not migrated");
+  std::string fts;
+  if (q.q) {
+    fts = to_fts_query(*q.q);
+    if (fts.empty()) return Page<StoredEvent, EventCursor>{};
+  }
+  std::string cols;
+  for (std::string_view c = kEventColumns; !c.empty();) {
+    const size_t comma = c.find(", ");
+    cols += fmt::format("{}e.{}", cols.empty() ? "" : ", ", c.substr(0, comma));
+    c = comma == std::string_view::npos ? std::string_view() : c.substr(comma + 2);
+  }
+  std::string sql = q.q ? fmt::format("SELECT {} FROM search.events_fts f JOIN events e ON e.seq = f.rowid "
+                                      "WHERE f.events_fts MATCH ?12 AND e.project_id = ?1",
+                                      cols)
+                        : fmt::format("SELECT {} FROM events e WHERE e.project_id = ?1", cols);
+  if (q.type) sql += " AND e.type = ?2";
+  if (q.name) sql += " AND e.name = ?3";
+  if (q.status) sql += " AND e.status = ?4";
+  if (q.model) sql += " AND e.model = ?5";
+  if (q.session_id) sql += " AND e.session_id = ?6";
+  if (q.agent) sql += " AND e.agent = ?7";
+  if (q.from) sql += " AND e.started_at >= ?8";
+  if (q.to) sql += " AND e.started_at < ?9";
+  if (q.q) {
+    // Full-text matches come newest-ingested first: the FTS index is walked in rowid order.
+    if (q.after) sql += " AND f.rowid < ?11";
+    sql += " ORDER BY f.rowid DESC LIMIT ?13";
+  } else {
+    if (q.after) sql += " AND (e.started_at < ?10 OR (e.started_at = ?10 AND e.seq < ?11))";
+    sql += " ORDER BY e.started_at DESC, e.seq DESC LIMIT ?13";
+  }
+  auto st = r->stmt(sql);
+  if (!st.is_ok()) return st.status();
+  Stmt& s = **st;
+  s.bind(1, q.project_id);
+  if (q.type) s.bind(2, model::to_string(*q.type));
+  if (q.name) s.bind(3, *q.name);
+  if (q.status) s.bind(4, model::to_string(*q.status));
+  if (q.model) s.bind(5, *q.model);
+  if (q.session_id) s.bind(6, *q.session_id);
+  if (q.agent) s.bind(7, *q.agent);
+  if (q.from) s.bind(8, *q.from);
+  if (q.to) s.bind(9, *q.to);
+  if (q.after) s.bind(10, q.after->started_at).bind(11, q.after->seq);
+  if (q.q) s.bind(12, std::string_view(fts));
+  s.bind(13, q.limit + 1);
+  Page<StoredEvent, EventCursor> page;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) {
+    if (static_cast<int>(page.items.size()) == q.limit) {
+      const StoredEvent& l = page.items.back();
+      page.next = EventCursor{l.event.started_at, l.seq};
+      break;
+    }
+    page.items.push_back(read_event(s));
+  }
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return r->conn.error("search events");
+  return page;
+}
+
+Result<std::vector<AgentStats>> SqliteStore::agents(int64_t project_id, std::optional<Micros> from,
+                                                    std::optional<Micros> to) {
+  auto r = reader();
+  if (!r) return Status::unavailable("database not migrated");
+  std::string sql =
+      "SELECT agent, status, event_count, error_count, llm_count, tool_count, input_tokens, output_tokens, "
+      "total_tokens, cost_usd, started_at, ended_at, last_event_at FROM sessions WHERE project_id = ?1";
+  if (from) sql += " AND started_at >= ?2";
+  if (to) sql += " AND started_at < ?3";
+  auto st = r->stmt(sql);
+  if (!st.is_ok()) return st.status();
+  Stmt& s = **st;
+  s.bind(1, project_id);
+  if (from) s.bind(2, *from);
+  if (to) s.bind(3, *to);
+  struct Acc {
+    AgentStats stats;
+    std::vector<double> durations;
+  };
+  std::map<std::optional<std::string>, Acc> by_agent;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) {
+    Acc& a = by_agent[s.opt_text(0)];
+    AgentStats& g = a.stats;
+    const std::string_view status = s.text(1);
+    ++g.sessions;
+    g.running_sessions += status == "running";
+    g.failed_sessions += status == "failure" || s.int64(3) > 0;
+    g.events += s.int64(2);
+    g.errors += s.int64(3);
+    g.llm_calls += s.int64(4);
+    g.tool_calls += s.int64(5);
+    g.input_tokens += s.int64(6);
+    g.output_tokens += s.int64(7);
+    g.total_tokens += s.int64(8);
+    g.cost_usd += s.real(9);
+    const auto started = s.opt_int64(10);
+    const auto ended = s.opt_int64(11);
+    const auto last = s.opt_int64(12);
+    const auto end = ended ? ended : last;
+    if (started && end) a.durations.push_back(static_cast<double>(*end - *started) / 1000.0);
+    const auto seen = last ? last : started;
+    if (seen && (!g.last_seen_at || *seen > *g.last_seen_at)) g.last_seen_at = seen;
+  }
+  if (rc != SQLITE_DONE) return r->conn.error("agents");
+  auto percentile = [](std::vector<double>& v, double p) {
+    // Linear interpolation between closest ranks (numpy's default).
+    const double pos = p * static_cast<double>(v.size() - 1);
+    const auto lo = static_cast<size_t>(std::floor(pos));
+    const size_t hi = std::min(lo + 1, v.size() - 1);
+    return v[lo] + (v[hi] - v[lo]) * (pos - static_cast<double>(lo));
+  };
+  std::vector<AgentStats> out;
+  for (auto& [agent, a] : by_agent) {
+    a.stats.agent = agent;
+    if (!a.durations.empty()) {
+      std::sort(a.durations.begin(), a.durations.end());
+      a.stats.p50_duration_ms = percentile(a.durations, 0.5);
+      a.stats.p95_duration_ms = percentile(a.durations, 0.95);
+    }
+    out.push_back(std::move(a.stats));
+  }
+  std::stable_sort(out.begin(), out.end(), [](const AgentStats& x, const AgentStats& y) { return x.sessions > y.sessions; });
+  return out;
+}
+
+// ---- projects and keys ---------------------------------------------------------------------
+
+Result<Project> SqliteStore::create_project(const std::string& name, Micros now) {
+  std::lock_guard lock(write_mu_);
+  Connection& c = writer_->conn;
+  auto st = c.prepare("INSERT INTO projects (name, created_at) VALUES (?, ?)");
+  if (!st.is_ok()) return st.status();
+  st->bind(1, name).bind(2, now);
+  const int rc = st->step();
+  if (rc == SQLITE_CONSTRAINT_UNIQUE) return Status::conflict(fmt::format("project '{}' already exists", name));
+  if (rc != SQLITE_DONE) return c.error("create project");
+  return Project{sqlite3_last_insert_rowid(c.get()), name, now};
+}
+
+Result<std::vector<Project>> SqliteStore::list_projects() {
+  auto r = reader();
+  if (!r) return Status::unavailable("database not migrated");
+  auto st = r->stmt("SELECT id, name, created_at FROM projects ORDER BY id");
+  if (!st.is_ok()) return st.status();
+  std::vector<Project> out;
+  while ((*st)->step() == SQLITE_ROW) out.push_back(Project{(*st)->int64(0), std::string((*st)->text(1)), (*st)->int64(2)});
+  return out;
+}
+
+Result<Project> SqliteStore::find_project(const std::string& name) {
+  auto r = reader();
+  if (!r) return Status::unavailable("database not migrated");
+  auto st = r->stmt("SELECT id, name, created_at FROM projects WHERE name = ?");
+  if (!st.is_ok()) return st.status();
+  (*st)->bind(1, std::string_view(name));
+  if ((*st)->step() != SQLITE_ROW) return Status::not_found(fmt::format("project '{}' not found", name));
+  return Project{(*st)->int64(0), std::string((*st)->text(1)), (*st)->int64(2)};
+}
+
+namespace {
+constexpr std::string_view kKeyColumns =
+    "k.id, k.project_id, p.name, k.name, k.prefix, k.hash, k.created_at, k.last_used_at, k.revoked_at";
+ApiKey read_key(const Stmt& s) {
+  return ApiKey{s.int64(0), s.int64(1), std::string(s.text(2)), std::string(s.text(3)), std::string(s.text(4)),
+                std::string(s.text(5)), s.int64(6), s.opt_int64(7), s.opt_int64(8)};
+}
+}  // namespace
+
+Result<ApiKey> SqliteStore::create_key(int64_t project_id, const std::string& name, const std::string& prefix,
+                                       const std::string& hash, Micros now) {
+  {
+    std::lock_guard lock(write_mu_);
+    Connection& c = writer_->conn;
+    auto st = c.prepare("INSERT INTO api_keys (project_id, name, prefix, hash, created_at) VALUES (?, ?, ?, ?, ?)");
+    if (!st.is_ok()) return st.status();
+    st->bind(1, project_id).bind(2, name).bind(3, prefix).bind(4, hash).bind(5, now);
+    const int rc = st->step();
+    if (rc == SQLITE_CONSTRAINT_UNIQUE) return Status::conflict("key already exists");
+    if (rc != SQLITE_DONE) return c.error("create key");
+  }
+  return find_key_by_hash(hash);
+}
+
+Status SqliteStore::ensure_key(int64_t project_id, const std::string& name, const std::string& prefix,
+                               const std::string& hash, Micros now) {
+  std::lock_guard lock(write_mu_);
+  Connection& c = writer_->conn;
+  auto st = c.prepare(
+      "INSERT INTO api_keys (project_id, name, prefix, hash, created_at) VALUES (?, ?, ?, ?, ?) "
+      "ON CONFLICT (hash) DO NOTHING");
+  if (!st.is_ok()) return st.status();
+  st->bind(1, project_id).bind(2, name).bind(3, prefix).bind(4, hash).bind(5, now);
+  if (st->step() != SQLITE_DONE) return c.error("ensure key");
+  return Status::ok();
+}
+
+Result<std::vector<ApiKey>> SqliteStore::list_keys(int64_t project_id) {
+  auto r = reader();
+  if (!r) return Status::unavailable("database not migrated");
+  auto st = r->stmt(fmt::format(
+      "SELECT {} FROM api_keys k JOIN projects p ON p.id = k.project_id WHERE k.project_id = ? ORDER BY k.id",
+      kKeyColumns));
+  if (!st.is_ok()) return st.status();
+  (*st)->bind(1, project_id);
+  std::vector<ApiKey> out;
+  while ((*st)->step() == SQLITE_ROW) out.push_back(read_key(**st));
+  return out;
+}
+
+Status SqliteStore::revoke_key(int64_t project_id, int64_t key_id, Micros now) {
+  std::lock_guard lock(write_mu_);
+  Connection& c = writer_->conn;
+  auto st = c.prepare(
+      "UPDATE api_keys SET revoked_at = ifnull(revoked_at, ?) WHERE id = ? AND project_id = ?");
+  if (!st.is_ok()) return st.status();
+  st->bind(1, now).bind(2, key_id).bind(3, project_id);
+  if (st->step() != SQLITE_DONE) return c.error("revoke key");
+  if (sqlite3_changes(c.get()) == 0) return Status::not_found(fmt::format("key {} not found in this project", key_id));
+  return Status::ok();
+}
+
+Result<ApiKey> SqliteStore::find_key_by_hash(const std::string& hash) {
+  auto r = reader();
+  if (!r) return Status::unavailable("database not migrated");
+  auto st = r->stmt(fmt::format("SELECT {} FROM api_keys k JOIN projects p ON p.id = k.project_id WHERE k.hash = ?",
+                                kKeyColumns));
+  if (!st.is_ok()) return st.status();
+  (*st)->bind(1, std::string_view(hash));
+  if ((*st)->step() != SQLITE_ROW) return Status::not_found("unknown key");
+  return read_key(**st);
+}
+
+Status SqliteStore::touch_key(int64_t key_id, Micros now) {
+  std::lock_guard lock(write_mu_);
+  Connection& c = writer_->conn;
+  auto st = c.prepare("UPDATE api_keys SET last_used_at = ? WHERE id = ?");
+  if (!st.is_ok()) return st.status();
+  st->bind(1, now).bind(2, key_id);
+  if (st->step() != SQLITE_DONE) return c.error("touch key");
+  return Status::ok();
+}
+
+int64_t SqliteStore::database_size_bytes() {
+  int64_t total = 0;
+  for (const auto& suffix : {"", "-wal"}) {
+    std::error_code ec;
+    for (const std::string& base : {db_path_, search_path_}) {
+      const auto n = std::filesystem::file_size(base + suffix, ec);
+      if (!ec) total += static_cast<int64_t>(n);
+    }
+  }
+  return total;
+}
+
+}  // namespace agentlog::store::sqlite

@@ -1,0 +1,92 @@
+// The embedded SQLite backend: one write connection (WAL), a pool of read-only
+// connections for queries, a search indexer thread and a checkpointer thread.
+#pragma once
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "store/sqlite/connection.h"
+#include "store/sqlite/search_indexer.h"
+#include "store/store.h"
+
+namespace agentlog::store::sqlite {
+
+struct SqliteOptions {
+  std::string data_dir;       // holds agentlog.db and search.db
+  bool full_durability = false;  // synchronous=FULL: survives power loss, not just crashes
+  int readers = 2;
+  // Search indexer and WAL checkpointer threads; the server wants them, one-shot CLI
+  // commands do not.
+  bool background = true;
+};
+
+class SqliteStore final : public Store {
+ public:
+  static Result<std::unique_ptr<SqliteStore>> open(const SqliteOptions& options);
+  ~SqliteStore() override;
+
+  Status migrate() override;
+  bool ready() override;
+  Status write(std::span<const WriteBatch* const> batches) override;
+
+  Result<Session> create_session(int64_t project_id, const SessionPatch& s, Micros now) override;
+  Result<Session> patch_session(int64_t project_id, const SessionPatch& s) override;
+  Status delete_session(int64_t project_id, const std::string& id) override;
+  Result<Session> get_session(int64_t project_id, const std::string& id) override;
+  Result<Page<Session, SessionCursor>> list_sessions(const SessionQuery& q) override;
+  Result<Page<StoredEvent, EventCursor>> session_events(int64_t project_id, const std::string& session_id, int limit,
+                                                        std::optional<EventCursor> after) override;
+  Result<StoredEvent> get_event(int64_t project_id, const std::string& id) override;
+  Result<Page<StoredEvent, EventCursor>> search_events(const EventQuery& q) override;
+  Result<std::vector<AgentStats>> agents(int64_t project_id, std::optional<Micros> from,
+                                         std::optional<Micros> to) override;
+
+  Result<Project> create_project(const std::string& name, Micros now) override;
+  Result<std::vector<Project>> list_projects() override;
+  Result<Project> find_project(const std::string& name) override;
+  Result<ApiKey> create_key(int64_t project_id, const std::string& name, const std::string& prefix,
+                            const std::string& hash, Micros now) override;
+  Status ensure_key(int64_t project_id, const std::string& name, const std::string& prefix,
+                    const std::string& hash, Micros now) override;
+  Result<std::vector<ApiKey>> list_keys(int64_t project_id) override;
+  Status revoke_key(int64_t project_id, int64_t key_id, Micros now) override;
+  Result<ApiKey> find_key_by_hash(const std::string& hash) override;
+  Status touch_key(int64_t key_id, Micros now) override;
+  int64_t database_size_bytes() override;
+
+ private:
+  struct Reader;
+  class ReaderLease;
+  struct Writer;
+  enum class PatchMode { kUpsert, kCreate, kUpdate };
+
+  explicit SqliteStore(SqliteOptions options);
+  ReaderLease reader();
+  Status apply_patch(int64_t project_id, const SessionPatch& p, PatchMode mode);
+  Status write_locked(std::span<const WriteBatch* const> batches);
+  void checkpoint_loop();
+
+  SqliteOptions options_;
+  std::string db_path_, search_path_;
+
+  std::mutex write_mu_;  // guards writer_: the pipeline writer and admin writes share it
+  std::unique_ptr<Writer> writer_;
+
+  std::mutex readers_mu_;
+  std::condition_variable readers_cv_;
+  std::vector<std::unique_ptr<Reader>> idle_readers_;
+  bool migrated_ = false;
+
+  std::unique_ptr<SearchIndexer> indexer_;
+  std::thread checkpointer_;
+  std::mutex ckpt_mu_;
+  std::condition_variable ckpt_cv_;
+  bool ckpt_pending_ = false;
+  bool stopping_ = false;
+};
+
+}  // namespace agentlog::store::sqlite
