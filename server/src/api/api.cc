@@ -466,15 +466,7 @@ void Api::ingest(const Request& req, int64_t project, Respond respond) {
     w.end_array();
   };
   if (accepted == 0 && b.items > 0) {
-    Response r = problem(422, "validation-failed", fmt::format("all {} items were rejected", b.items), path);
-    r.body.pop_back();  // reopen the problem object to add the ingest fields
-    std::string extra;
-    JsonWriter w(extra);
-    w.begin_object();
-    render(w);
-    r.body += ",";
-    r.body.append(extra, 1, std::string::npos);
-    return respond(std::move(r));
+    return respond(problem(422, "validation-failed", fmt::format("all {} items were rejected", b.items), path, render));
   }
   std::string body;
   {

@@ -155,7 +155,7 @@ void write_item_errors(JsonWriter& w, const std::vector<ingest::ItemError>& erro
 }
 
 Response problem(int status, std::string_view slug, std::string_view detail, std::string_view instance,
-                 const std::vector<ingest::ItemError>& errors) {
+                 const std::function<void(JsonWriter&)>& extend) {
   Response r;
   r.status = status;
   r.content_type = "application/problem+json";
@@ -164,9 +164,16 @@ Response problem(int status, std::string_view slug, std::string_view detail, std
   w.field("type", std::string("urn:agentlog:problem:") + std::string(slug));
   w.field("title", title_for(status)).field("status", status).field("detail", detail);
   w.field("instance", instance);
-  if (!errors.empty()) write_item_errors(w, errors);
+  if (extend) extend(w);
   w.end_object();
   return r;
+}
+
+Response problem(int status, std::string_view slug, std::string_view detail, std::string_view instance,
+                 const std::vector<ingest::ItemError>& errors) {
+  return problem(status, slug, detail, instance, [&errors](JsonWriter& w) {
+    if (!errors.empty()) write_item_errors(w, errors);
+  });
 }
 
 Response json_response(int status, std::string body) {

@@ -2,6 +2,7 @@
 // decides what the API's output looks like.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,9 +19,12 @@ void write_session(JsonWriter& w, const model::Session& s);
 void write_agent(JsonWriter& w, const model::AgentStats& a);
 void write_item_errors(JsonWriter& w, const std::vector<ingest::ItemError>& errors);
 
-// `slug` becomes type "urn:agentlog:problem:<slug>".
+// `slug` becomes type "urn:agentlog:problem:<slug>". `extend` adds members (RFC 9457
+// extensions) to the problem object.
 Response problem(int status, std::string_view slug, std::string_view detail, std::string_view instance,
-                 const std::vector<ingest::ItemError>& errors = {});
+                 const std::function<void(JsonWriter&)>& extend = nullptr);
+Response problem(int status, std::string_view slug, std::string_view detail, std::string_view instance,
+                 const std::vector<ingest::ItemError>& errors);
 Response json_response(int status, std::string body);
 
 }  // namespace agentlog::api

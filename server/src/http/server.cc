@@ -100,7 +100,9 @@ struct Server::Impl {
     for (;;) {
       bhttp::request_parser<bhttp::string_body> parser;
       parser.header_limit(static_cast<uint32_t>(options.max_header_bytes));
-      parser.body_limit(options.max_body_bytes);
+      // No limit while reading the header so a too-large Content-Length is refused
+      // below with the request's target; the limit applies to the body (also chunked).
+      parser.body_limit(boost::none);
       stream.expires_after(options.request_timeout);
       auto [hec, hn] = co_await bhttp::async_read_header(stream, buf, parser, kNoThrow);
       if (hec == bhttp::error::header_limit) {
@@ -124,6 +126,7 @@ struct Server::Impl {
                                      target));
         co_return;
       }
+      parser.body_limit(options.max_body_bytes);
       if (beast::iequals(head[bhttp::field::expect], "100-continue")) {
         bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
         co_await bhttp::async_write(stream, cont, kNoThrow);

@@ -130,6 +130,9 @@ error_code validate_document(od::document& doc) {
         std::string_view raw;
         if (auto e = doc.raw_json_token().get(raw)) return e;
         if (!valid_number(trim_right(raw))) return simdjson::NUMBER_ERROR;
+        // Consume it so the trailing-content check below sees the end of the document.
+        double ignored = 0;
+        if (auto e = doc.get_double().get(ignored)) return e;
         break;
       }
       case od::json_type::boolean: {

@@ -29,16 +29,22 @@ class Stmt {
   Stmt& bind(int i, int64_t v) { sqlite3_bind_int64(stmt_, i, v); return *this; }
   Stmt& bind(int i, int v) { sqlite3_bind_int64(stmt_, i, v); return *this; }
   Stmt& bind(int i, double v) { sqlite3_bind_double(stmt_, i, v); return *this; }
+  // Text is bound SQLITE_STATIC (no copy): it must outlive the step, so temporaries
+  // are refused at compile time.
   Stmt& bind(int i, std::string_view v) {
     sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
     return *this;
   }
+  Stmt& bind(int i, const std::string& v) { return bind(i, std::string_view(v)); }
+  Stmt& bind(int i, std::string&&) = delete;
   Stmt& bind_null(int i) { sqlite3_bind_null(stmt_, i); return *this; }
   template <typename T>
   Stmt& bind(int i, const std::optional<T>& v) {
     if (v) return bind(i, *v);
     return bind_null(i);
   }
+  template <typename T>
+  Stmt& bind(int i, std::optional<T>&&) = delete;
 
   // SQLITE_ROW, SQLITE_DONE or an error code.
   int step() { return sqlite3_step(stmt_); }

@@ -191,12 +191,6 @@ SqliteStore::SqliteStore(SqliteOptions options)
 
 SqliteStore::~SqliteStore() {
   if (indexer_) indexer_->stop();
-  {
-    std::lock_guard lock(ckpt_mu_);
-    stopping_ = true;
-  }
-  ckpt_cv_.notify_one();
-  if (checkpointer_.joinable()) checkpointer_.join();
 }
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const SqliteOptions& options) {
@@ -208,11 +202,13 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const SqliteOptions& opti
   if (!conn.is_ok()) return conn.status();
   store->writer_ = std::make_unique<Writer>(Writer{std::move(*conn), {}, {}, {}, {}, {}, {}, {}, {}, {}, 1});
   Connection& c = store->writer_->conn;
-  // Checkpoints run on their own thread (PASSIVE) so commits never wait for them.
+  // The writer checkpoints after commits (every ~16 MB of WAL). A separate checkpoint
+  // thread cannot keep up with a busy writer and lets the WAL grow without bound, which
+  // costs more (file growth is page zeroing) than checkpointing inline.
   auto s = c.exec(fmt::format(
       "PRAGMA journal_mode=WAL; PRAGMA synchronous={}; PRAGMA cache_size=-32000; PRAGMA temp_store=MEMORY;"
-      "PRAGMA foreign_keys=ON; PRAGMA wal_autocheckpoint={}",
-      options.full_durability ? "FULL" : "NORMAL", options.background ? 0 : 1000));
+      "PRAGMA foreign_keys=ON; PRAGMA wal_autocheckpoint=4000; PRAGMA journal_size_limit=67108864",
+      options.full_durability ? "FULL" : "NORMAL"));
   if (!s.is_ok()) return s;
   return store;
 }
@@ -342,41 +338,8 @@ Status SqliteStore::migrate() {
   if (options_.background && !indexer_) {
     indexer_ = std::make_unique<SearchIndexer>(db_path_, search_path_);
     indexer_->start();
-    sqlite3_wal_hook(
-        c.get(),
-        [](void* self, sqlite3*, const char*, int pages) -> int {
-          if (pages >= 4000) {  // ~16 MB of WAL
-            auto* store = static_cast<SqliteStore*>(self);
-            {
-              std::lock_guard lock(store->ckpt_mu_);
-              store->ckpt_pending_ = true;
-            }
-            store->ckpt_cv_.notify_one();
-          }
-          return SQLITE_OK;
-        },
-        this);
-    checkpointer_ = std::thread([this] { checkpoint_loop(); });
   }
   return Status::ok();
-}
-
-void SqliteStore::checkpoint_loop() {
-  auto conn = Connection::open(db_path_, false);
-  if (!conn.is_ok()) {
-    spdlog::error("checkpointer: {}", conn.status().message());
-    return;
-  }
-  std::unique_lock lock(ckpt_mu_);
-  while (!stopping_) {
-    ckpt_cv_.wait_for(lock, std::chrono::seconds(1), [this] { return ckpt_pending_ || stopping_; });
-    ckpt_pending_ = false;
-    lock.unlock();
-    int log = 0, done = 0;
-    const int rc = sqlite3_wal_checkpoint_v2(conn->get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
-    if (rc != SQLITE_OK && rc != SQLITE_BUSY) spdlog::warn("checkpoint failed: {}", sqlite3_errmsg(conn->get()));
-    lock.lock();
-  }
 }
 
 bool SqliteStore::ready() {
@@ -506,11 +469,19 @@ Status SqliteStore::apply_patch(int64_t project_id, const SessionPatch& p, Patch
     if (!exists) return Status::not_found(fmt::format("session '{}' not found", p.id));
   }
   Stmt& st = mode == PatchMode::kCreate ? w.insert_patch : w.upsert_patch;
-  auto opt = [](const auto& field) { return field ? *field : std::nullopt; };
-  st.bind(1, project_id).bind(2, p.id).bind(3, opt(p.name)).bind(4, opt(p.agent)).bind(5, opt(p.user_id));
+  // A patch field is optional<optional<T>>: absent, set to null, or set to a value.
+  auto bind_field = [&st](int i, const auto& field) {
+    if (field && *field) st.bind(i, **field);
+    else st.bind_null(i);
+  };
+  st.bind(1, project_id).bind(2, p.id);
+  bind_field(3, p.name);
+  bind_field(4, p.agent);
+  bind_field(5, p.user_id);
   st.bind(6, p.tags_json).bind(7, p.metadata_json);
   if (p.status) st.bind(8, model::to_string(*p.status));
-  st.bind(9, opt(p.started_at)).bind(10, opt(p.ended_at));
+  bind_field(9, p.started_at);
+  bind_field(10, p.ended_at);
   if (mode != PatchMode::kCreate) {
     st.bind(11, p.name.has_value()).bind(12, p.agent.has_value()).bind(13, p.user_id.has_value());
     st.bind(14, p.tags_json.has_value()).bind(15, p.metadata_json.has_value()).bind(16, p.status.has_value());

@@ -1,5 +1,5 @@
 // The embedded SQLite backend: one write connection (WAL), a pool of read-only
-// connections for queries, a search indexer thread and a checkpointer thread.
+// connections for queries, and a search indexer thread.
 #pragma once
 
 #include <condition_variable>
@@ -19,8 +19,7 @@ struct SqliteOptions {
   std::string data_dir;       // holds agentlog.db and search.db
   bool full_durability = false;  // synchronous=FULL: survives power loss, not just crashes
   int readers = 2;
-  // Search indexer and WAL checkpointer threads; the server wants them, one-shot CLI
-  // commands do not.
+  // The search indexer thread; the server wants it, one-shot CLI commands do not.
   bool background = true;
 };
 
@@ -68,7 +67,6 @@ class SqliteStore final : public Store {
   ReaderLease reader();
   Status apply_patch(int64_t project_id, const SessionPatch& p, PatchMode mode);
   Status write_locked(std::span<const WriteBatch* const> batches);
-  void checkpoint_loop();
 
   SqliteOptions options_;
   std::string db_path_, search_path_;
@@ -82,11 +80,6 @@ class SqliteStore final : public Store {
   bool migrated_ = false;
 
   std::unique_ptr<SearchIndexer> indexer_;
-  std::thread checkpointer_;
-  std::mutex ckpt_mu_;
-  std::condition_variable ckpt_cv_;
-  bool ckpt_pending_ = false;
-  bool stopping_ = false;
 };
 
 }  // namespace agentlog::store::sqlite
