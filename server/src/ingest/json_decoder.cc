@@ -168,7 +168,7 @@ struct ItemErrors {
 
 class FieldReader {
  public:
-  FieldReader(ItemErrors& errs, const Clock& clock) : errs_(errs), clock_(clock) {}
+  explicit FieldReader(ItemErrors& errs) : errs_(errs) {}
 
   bool is_null(od::value& v) {
     bool n = false;
@@ -289,7 +289,6 @@ class FieldReader {
 
  private:
   ItemErrors& errs_;
-  const Clock& clock_;
 };
 
 }  // namespace
@@ -313,7 +312,7 @@ std::optional<Event> JsonDecoder::Impl::decode_event(od::value item, ItemErrors&
     errs.add("", "must be an object");
     return std::nullopt;
   }
-  FieldReader r(errs, clock);
+  FieldReader r(errs);
   Event e;
   bool has_id = false, has_session = false, has_status = false;
   std::optional<Micros> started;
@@ -456,7 +455,7 @@ std::optional<SessionPatch> JsonDecoder::Impl::decode_session(od::value item, It
     errs.add("", "must be an object");
     return std::nullopt;
   }
-  FieldReader r(errs, clock);
+  FieldReader r(errs);
   SessionPatch p;
   bool has_id = false;
   for (auto field : obj) {
