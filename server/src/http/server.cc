@@ -7,6 +7,7 @@
 
 #include "api/render.h"
 #include "util/compress.h"
+#include "util/thread.h"
 
 namespace agentlog::http {
 
@@ -260,7 +261,12 @@ void Server::run(api::Api& api, pipeline::Pipeline& pipeline) {
   });
   asio::co_spawn(im.ioc, im.accept_loop(api), asio::detached);
   std::vector<std::thread> threads;
-  for (int i = 1; i < im.options.threads; ++i) threads.emplace_back([&] { im.ioc.run(); });
+  for (int i = 1; i < im.options.threads; ++i) {
+    threads.emplace_back([&] {
+      set_thread_name("al-io");
+      im.ioc.run();
+    });
+  }
   im.ioc.run();
   for (auto& t : threads) t.join();
   if (drainer.joinable()) drainer.join();

@@ -5,6 +5,8 @@
 #include <chrono>
 #include <vector>
 
+#include "util/thread.h"
+
 namespace agentlog::pipeline {
 
 Pipeline::Pipeline(store::Store& store, Limits limits, Metrics& metrics, const Clock& clock)
@@ -12,7 +14,12 @@ Pipeline::Pipeline(store::Store& store, Limits limits, Metrics& metrics, const C
 
 Pipeline::~Pipeline() { drain(); }
 
-void Pipeline::start() { writer_ = std::thread([this] { run(); }); }
+void Pipeline::start() {
+  writer_ = std::thread([this] {
+    set_thread_name("al-writer");
+    run();
+  });
+}
 
 Admission Pipeline::submit(model::WriteBatch batch, size_t bytes, Completion done) {
   const size_t events = batch.events.size() + batch.sessions.size();

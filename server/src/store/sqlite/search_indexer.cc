@@ -4,10 +4,12 @@
 
 #include <chrono>
 
+#include "util/thread.h"
+
 namespace agentlog::store::sqlite {
 namespace {
 
-constexpr int kSearchSchemaVersion = 1;
+constexpr int kSearchSchemaVersion = 2;
 constexpr int kChunk = 5000;
 
 void append_utf8(std::string& out, uint32_t cp) {
@@ -48,8 +50,9 @@ void append_json_text(std::string& out, std::string_view json) {
       ++i;
       continue;
     }
-    std::string value;
     ++i;
+    out.push_back(' ');
+    const size_t value_start = out.size();
     while (i < json.size() && json[i] != '"') {
       if (json[i] == '\\' && i + 1 < json.size()) {
         const char e = json[i + 1];
@@ -61,19 +64,17 @@ void append_json_text(std::string& out, std::string_view json) {
             cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
             i += 6;
           }
-          append_utf8(value, cp);
+          append_utf8(out, cp);
           continue;
         }
-        value.push_back(e == '"' || e == '\\' || e == '/' ? e : ' ');
+        out.push_back(e == '"' || e == '\\' || e == '/' ? e : ' ');
         i += 2;
         continue;
       }
-      value.push_back(json[i++]);
+      out.push_back(json[i++]);
     }
     ++i;  // closing quote
-    if (i < json.size() && json[i] == ':') continue;  // a key
-    out.push_back(' ');
-    out += value;
+    if (i < json.size() && json[i] == ':') out.resize(value_start - 1);  // a key: not text
   }
 }
 
@@ -110,7 +111,9 @@ Status prepare_search_db(const std::string& path) {
   auto conn = Connection::open(path, false);
   if (!conn.is_ok()) return conn.status();
   Connection& c = *conn;
-  if (auto s = c.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"); !s.is_ok()) return s;
+  if (auto s = c.exec("PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"); !s.is_ok()) {
+    return s;
+  }
   auto v = c.prepare("PRAGMA user_version");
   if (!v.is_ok()) return v.status();
   const int version = v->step() == SQLITE_ROW ? static_cast<int>(v->int64(0)) : 0;
@@ -120,12 +123,13 @@ Status prepare_search_db(const std::string& path) {
       "BEGIN;"
       "DROP TABLE IF EXISTS events_fts;"
       "DROP TABLE IF EXISTS index_state;"
-      // contentless + detail=column: the smallest index that answers AND/prefix queries.
-      "CREATE VIRTUAL TABLE events_fts USING fts5(name, input, output, error, content='', "
-      "  detail=column, tokenize='unicode61 remove_diacritics 2');"
+      // Contentless, one column, detail=none: the smallest and fastest index to fill
+      // that answers what search needs (AND of words and prefixes over all the text).
+      "CREATE VIRTUAL TABLE events_fts USING fts5(body, content='', detail=none, "
+      "  tokenize='unicode61 remove_diacritics 2');"
       "CREATE TABLE index_state (id INTEGER PRIMARY KEY CHECK (id = 1), watermark INTEGER NOT NULL);"
       "INSERT INTO index_state VALUES (1, 0);"
-      "PRAGMA user_version = 1;"
+      "PRAGMA user_version = 2;"
       "COMMIT;");
 }
 
@@ -134,7 +138,12 @@ SearchIndexer::SearchIndexer(std::string main_db, std::string search_db)
 
 SearchIndexer::~SearchIndexer() { stop(); }
 
-void SearchIndexer::start() { thread_ = std::thread([this] { run(); }); }
+void SearchIndexer::start() {
+  thread_ = std::thread([this] {
+    set_thread_name("al-indexer");
+    run();
+  });
+}
 
 void SearchIndexer::stop() {
   {
@@ -160,7 +169,9 @@ void SearchIndexer::run() {
     spdlog::error("search indexer cannot open its databases; full-text search is unavailable");
     return;
   }
-  (void)search->exec("PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16000;");
+  (void)search->exec(
+      "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-32768; PRAGMA wal_autocheckpoint=4000; "
+      "PRAGMA journal_size_limit=67108864;");
   for (;;) {
     {
       std::unique_lock lock(mu_);
@@ -191,20 +202,20 @@ Status SearchIndexer::index_pending(Connection& main, Connection& search, bool& 
 
   Transaction tx(search);
   if (auto s = tx.begin_immediate(); !s.is_ok()) return s;
-  auto ins = search.prepare("INSERT INTO events_fts (rowid, name, input, output, error) VALUES (?, ?, ?, ?, ?)");
+  auto ins = search.prepare("INSERT INTO events_fts (rowid, body) VALUES (?, ?)");
   if (!ins.is_ok()) return ins.status();
   int64_t last = watermark;
   int n = 0;
-  std::string input, output;
+  std::string body;
   int rc;
   while ((rc = rows->step()) == SQLITE_ROW) {
     last = rows->int64(0);
-    input.clear();
-    output.clear();
-    append_json_text(input, rows->text(2));
-    append_json_text(output, rows->text(3));
-    ins->bind(1, last).bind(2, rows->text(1)).bind(3, std::string_view(input)).bind(4, std::string_view(output));
-    ins->bind(5, rows->text(4));
+    body.assign(rows->text(1));
+    body.push_back(' ');
+    body.append(rows->text(4));
+    append_json_text(body, rows->text(2));
+    append_json_text(body, rows->text(3));
+    ins->bind(1, last).bind(2, std::string_view(body));
     if (ins->step() != SQLITE_DONE) return search.error("fts insert");
     ins->reset();
     ++n;
