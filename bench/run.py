@@ -405,8 +405,9 @@ def sqlite_ceiling(work: Path, rows: int, problems: list[str]) -> dict:
         raise BenchError("cannot compile bench/sqlite_ceiling.c:\n" + p.stderr)
     out = {}
     variants = {
-        "default": [],  # the ceiling the ratio uses: SQLite defaults + WAL + NORMAL
-        "tuned": ["--page-size", "16384", "--cache-mib", "64"],  # for reference
+        "default": [],  # SQLite defaults + WAL + NORMAL, for reference
+        # The ceiling the ratio uses: the settings the server's writer uses.
+        "tuned": ["--page-size", "16384", "--cache-mib", "64", "--wal-autocheckpoint", "4000"],
     }
     for name, extra in variants.items():
         log(f"sqlite ceiling ({name}): {rows:,} rows")
@@ -848,17 +849,19 @@ def build_table(res: dict) -> list[dict]:
     if c_def:
         add("sqlite ceiling, rows/s (C API, WAL, NORMAL, 10k/txn)", fmt_num(c_def))
     if c_tuned:
-        add("sqlite ceiling, rows/s (same, 16 KiB pages, 64 MiB cache)", fmt_num(c_tuned))
+        add("sqlite ceiling, rows/s (server settings: 16 KiB pages, 64 MiB cache, 64 MiB WAL)",
+            fmt_num(c_tuned))
     ing = res.get("ingest")
     if ing:
         eps = ing["events_per_sec"]
         add("ingest events/s (1000-event requests, 4 conns, wrk)", fmt_num(eps),
             f">= {TARGET_INGEST:,} (stretch {STRETCH_INGEST:,})", eps >= TARGET_INGEST)
-        if c_def:
-            ratio = eps / c_def
-            add("ingest / sqlite ceiling", f"{ratio:.2f}", f">= {TARGET_RATIO}", ratio >= TARGET_RATIO)
         if c_tuned:
-            add("ingest / tuned sqlite ceiling", f"{eps / c_tuned:.2f}", "")
+            ratio = eps / c_tuned
+            add("ingest / sqlite ceiling (server settings)", f"{ratio:.2f}", f">= {TARGET_RATIO}",
+                ratio >= TARGET_RATIO)
+        if c_def:
+            add("ingest / sqlite ceiling (defaults)", f"{eps / c_def:.2f}", "")
         lat = ing["latency_ms"]
         add("ingest request latency p50 / p99 (ms)", f"{lat['p50']:.1f} / {lat['p99']:.1f}",
             "p99 reported")
@@ -878,8 +881,8 @@ def build_table(res: dict) -> list[dict]:
         if res.get("dataset_built_this_run"):
             add(f"data set ingest events/s (python, {res['options']['dataset_connections']} conns)",
                 fmt_num(b.get("ingest_events_per_sec")))
-            if c_def and b.get("ingest_events_per_sec"):
-                add("data set ingest / sqlite ceiling", f"{b['ingest_events_per_sec'] / c_def:.2f}")
+            if c_tuned and b.get("ingest_events_per_sec"):
+                add("data set ingest / sqlite ceiling", f"{b['ingest_events_per_sec'] / c_tuned:.2f}")
             lag = b.get("search_lag_ms")
             add("search current after ack (ms)", fmt_num(lag, 1), f"<= {TARGET_SEARCH_LAG_MS}",
                 lag is not None and lag <= TARGET_SEARCH_LAG_MS)

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cctype>
 #include <chrono>
 
 #include "util/thread.h"
@@ -78,10 +79,9 @@ void append_json_text(std::string& out, std::string_view json) {
   }
 }
 
-std::string to_fts_query(std::string_view q) {
-  std::string out;
+FtsQuery to_fts_query(std::string_view q) {
+  FtsQuery out;
   size_t i = 0;
-  size_t last_start = std::string::npos;
   while (i < q.size()) {
     while (i < q.size() && static_cast<unsigned char>(q[i]) <= ' ') ++i;
     const size_t start = i;
@@ -94,16 +94,48 @@ std::string to_fts_query(std::string_view q) {
       if (u >= 0x80 || std::isalnum(u)) searchable = true;
     }
     if (!searchable) continue;  // the tokenizer would drop it anyway
-    if (!out.empty()) out.push_back(' ');
-    last_start = out.size();
-    out.push_back('"');
-    for (char c : word) {
-      if (c == '"') out.push_back('"');
-      out.push_back(c);
+    if (!out.last.empty()) {
+      if (!out.head.empty()) out.head.push_back(' ');
+      out.head += out.last;
+      out.last.clear();
     }
+    out.last.push_back('"');
+    for (char c : word) {
+      if (c == '"') out.last.push_back('"');
+      out.last.push_back(c);
+    }
+    out.last.push_back('"');
+  }
+  return out;
+}
+
+std::string FtsQuery::prefix_query() const {
+  if (empty()) return {};
+  return head.empty() ? last + "*" : head + " " + last + "*";
+}
+
+std::string FtsQuery::ascii_token() const {
+  if (last.size() < 3) return {};
+  std::string token;
+  for (size_t k = 1; k + 1 < last.size(); ++k) {
+    const auto u = static_cast<unsigned char>(last[k]);
+    if (u >= 0x80 || !std::isalnum(u)) return {};
+    token.push_back(static_cast<char>(std::tolower(u)));
+  }
+  return token;
+}
+
+std::string FtsQuery::with_completions(const std::vector<std::string>& completions) const {
+  std::string out = head;
+  if (!out.empty()) out += " AND ";  // FTS5 has no implicit AND before a parenthesis
+  out.push_back('(');
+  for (size_t k = 0; k < completions.size(); ++k) {
+    if (k) out += " OR ";
+    out.push_back('"');
+    out += completions[k];  // index terms never hold a quote (the tokenizer splits on it)
     out.push_back('"');
   }
-  if (last_start != std::string::npos) out.push_back('*');
+  out.push_back(')');
   return out;
 }
 

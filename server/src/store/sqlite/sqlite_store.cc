@@ -178,6 +178,7 @@ class SqliteStore::ReaderLease {
     store_.readers_cv_.notify_one();
   }
   Reader* operator->() { return r_.get(); }
+  Reader& operator*() { return *r_; }
   explicit operator bool() const { return r_ != nullptr; }
 
  private:
@@ -337,9 +338,13 @@ Status SqliteStore::migrate() {
         auto rc = Connection::open(db_path_, true);
         if (!rc.is_ok()) return rc.status();
         auto r = std::make_unique<Reader>(Reader{std::move(*rc), {}, {}});
+        std::string quoted_path = search_path_;
+        for (size_t k = 0; (k = quoted_path.find('\'', k)) != std::string::npos; k += 2) quoted_path.insert(k, 1, '\'');
         if (auto as = r->conn.exec(fmt::format("PRAGMA cache_size=-16000; PRAGMA temp_store=MEMORY; "
-                                               "ATTACH DATABASE '{}' AS search",
-                                               search_path_));
+                                               "ATTACH DATABASE '{}' AS search; "
+                                               "CREATE VIRTUAL TABLE temp.events_vocab USING "
+                                               "fts5vocab(search, events_fts, row)",
+                                               quoted_path));
             !as.is_ok()) {
           return as;
         }
@@ -664,12 +669,38 @@ Result<StoredEvent> SqliteStore::get_event(int64_t project_id, const std::string
   return r->conn.error("get event");
 }
 
+// The FTS5 expression for a search, "" when nothing can match. The last word is a
+// prefix: when it is an ASCII token with few completions in the index vocabulary, they
+// are OR-ed (walked lazily, newest first, stopped by the LIMIT) instead of using an FTS5
+// prefix query, which first merges every posting of the prefix.
+Result<std::string> SqliteStore::fts_expression(Reader& r, const FtsQuery& query) {
+  constexpr int kMaxCompletions = 32;
+  if (query.empty()) return std::string();
+  const std::string token = query.ascii_token();
+  if (token.empty()) return query.prefix_query();
+  std::string upper = token;
+  ++upper.back();  // a letter or digit: the next byte is still ASCII
+  auto st = r.stmt("SELECT term FROM temp.events_vocab WHERE term >= ?1 AND term < ?2 LIMIT ?3");
+  if (!st.is_ok()) return st.status();
+  Stmt& s = **st;
+  s.bind(1, std::string_view(token)).bind(2, std::string_view(upper)).bind(3, kMaxCompletions + 1);
+  std::vector<std::string> completions;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) completions.emplace_back(s.text(0));
+  if (rc != SQLITE_DONE) return r.conn.error("search vocabulary");
+  if (completions.empty()) return std::string();
+  if (completions.size() > kMaxCompletions) return query.prefix_query();
+  return query.with_completions(completions);
+}
+
 Result<Page<StoredEvent, EventCursor>> SqliteStore::search_events(const EventQuery& q) {
   auto r = reader();
   if (!r) return Status::unavailable("database not migrated");
   std::string fts;
   if (q.q) {
-    fts = to_fts_query(*q.q);
+    auto expr = fts_expression(*r, to_fts_query(*q.q));
+    if (!expr.is_ok()) return expr.status();
+    fts = std::move(*expr);
     if (fts.empty()) return Page<StoredEvent, EventCursor>{};
   }
   std::string cols;
@@ -746,10 +777,25 @@ Result<std::vector<AgentStats>> SqliteStore::agents(int64_t project_id, std::opt
     AgentStats stats;
     std::vector<double> durations;
   };
-  std::map<std::optional<std::string>, Acc> by_agent;
+  // Keyed by agent without allocating per row (one scan visits every session).
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view v) const { return std::hash<std::string_view>{}(v); }
+  };
+  std::unordered_map<std::string, Acc, Hash, std::equal_to<>> by_agent;
+  std::optional<Acc> no_agent;
   int rc;
   while ((rc = s.step()) == SQLITE_ROW) {
-    Acc& a = by_agent[s.opt_text(0)];
+    Acc* acc;
+    if (s.is_null(0)) {
+      acc = no_agent ? &*no_agent : &no_agent.emplace();
+    } else {
+      const std::string_view agent = s.text(0);
+      auto it = by_agent.find(agent);
+      if (it == by_agent.end()) it = by_agent.emplace(std::string(agent), Acc{}).first;
+      acc = &it->second;
+    }
+    Acc& a = *acc;
     AgentStats& g = a.stats;
     const std::string_view status = s.text(1);
     ++g.sessions;
@@ -780,16 +826,21 @@ Result<std::vector<AgentStats>> SqliteStore::agents(int64_t project_id, std::opt
     return v[lo] + (v[hi] - v[lo]) * (pos - static_cast<double>(lo));
   };
   std::vector<AgentStats> out;
-  for (auto& [agent, a] : by_agent) {
-    a.stats.agent = agent;
+  auto finish = [&](std::optional<std::string> agent, Acc& a) {
+    a.stats.agent = std::move(agent);
     if (!a.durations.empty()) {
       std::sort(a.durations.begin(), a.durations.end());
       a.stats.p50_duration_ms = percentile(a.durations, 0.5);
       a.stats.p95_duration_ms = percentile(a.durations, 0.95);
     }
     out.push_back(std::move(a.stats));
-  }
-  std::stable_sort(out.begin(), out.end(), [](const AgentStats& x, const AgentStats& y) { return x.sessions > y.sessions; });
+  };
+  if (no_agent) finish(std::nullopt, *no_agent);
+  for (auto& [agent, a] : by_agent) finish(agent, a);
+  // Most sessions first, then by name (sessions without an agent first among equals).
+  std::sort(out.begin(), out.end(), [](const AgentStats& x, const AgentStats& y) {
+    return x.sessions != y.sessions ? x.sessions > y.sessions : x.agent < y.agent;
+  });
   return out;
 }
 

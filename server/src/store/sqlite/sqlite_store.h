@@ -6,7 +6,6 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "store/sqlite/connection.h"
@@ -67,6 +66,7 @@ class SqliteStore final : public Store {
   ReaderLease reader();
   Status apply_patch(int64_t project_id, const SessionPatch& p, PatchMode mode);
   Status write_locked(std::span<const WriteBatch* const> batches);
+  Result<std::string> fts_expression(Reader& r, const FtsQuery& query);
 
   SqliteOptions options_;
   std::string db_path_, search_path_;
