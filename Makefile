@@ -20,14 +20,16 @@ build/build.ninja: CMakeLists.txt | deps
 
 # The release binary at build/agentlog (acceptance tests use exactly this path).
 build: deps build/build.ninja
-	cmake --build build -j $(JOBS)
+	cmake --build build -j $(JOBS) --target agentlog
 
 # Serves the API on an embedded database with demo data.
 run: build
 	build/agentlog migrate --data $(DATA)
 	build/agentlog seed --demo --data $(DATA)
-	@echo "API key for project 'default' (shown once):"
-	@build/agentlog keys create --data $(DATA) --name make-run | tail -n 1
+	@key=$$(build/agentlog keys create --data $(DATA) --name make-run | tail -n 1) && echo && \
+	  echo "AgentLog: http://127.0.0.1:7654 (unless agentlog.toml or AGENTLOG_LISTEN say otherwise)" && \
+	  echo "API key for project 'default' (shown once): $$key" && \
+	  echo "Try: curl -H 'Authorization: Bearer $$key' 'http://127.0.0.1:7654/v1/sessions?limit=5'" && echo
 	build/agentlog serve --data $(DATA)
 
 # Every suite: unit + storage conformance, the same under ASan+UBSan, end-to-end
@@ -36,6 +38,7 @@ test: build unit asan e2e fuzz-smoke
 	@echo "all suites passed"
 
 unit: build
+	cmake --build build -j $(JOBS) --target agentlog_tests
 	cd build && ctest --output-on-failure -j $(JOBS)
 
 build-asan/build.ninja: CMakeLists.txt | deps
