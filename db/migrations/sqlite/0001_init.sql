@@ -56,12 +56,12 @@ CREATE TABLE sessions (
   PRIMARY KEY (project_id, id)
 ) WITHOUT ROWID;
 -- One index per sort key keeps every list page a bounded index walk.
-CREATE INDEX sessions_started ON sessions (project_id, started_at);
+CREATE INDEX sessions_started ON sessions (project_id, ifnull(started_at, -999999999999999999));
 CREATE INDEX sessions_last_event ON sessions (project_id, ifnull(last_event_at, -999999999999999999));
 -- No indexes for the cost/tokens/event/error sorts: every commit rewrites the rollups of
 -- the sessions it touches, and four more indexes cost ~20% of the writer's time
 -- (measured, docs/performance.md); those sorts scan the project's sessions instead.
-CREATE INDEX sessions_agent ON sessions (project_id, agent, started_at);
+CREATE INDEX sessions_agent ON sessions (project_id, agent, ifnull(started_at, -999999999999999999));
 CREATE INDEX sessions_user ON sessions (project_id, user_id);
 
 CREATE TABLE events (

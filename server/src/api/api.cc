@@ -71,6 +71,7 @@ Route match(std::string_view path) {
 }
 
 bool method_allowed(std::string_view allowed, std::string_view method) {
+  if (method.empty()) return false;
   size_t pos = 0;
   while ((pos = allowed.find(method, pos)) != std::string_view::npos) {
     const size_t end = pos + method.size();

@@ -105,7 +105,9 @@ bool parse_num(std::string_view s, T& out) {
 }  // namespace
 
 std::string encode_session_cursor(model::SessionSort sort, bool desc, const model::SessionCursor& c) {
-  return base64url_encode(fmt::format("s|{}|{}|{:.17g}|{}", model::to_string(sort), desc ? 1 : 0, c.value, c.id));
+  const std::string value =
+      sort == model::SessionSort::kCostUsd ? fmt::format("{:.17g}", c.real_value) : std::to_string(c.int_value);
+  return base64url_encode(fmt::format("s|{}|{}|{}|{}", model::to_string(sort), desc ? 1 : 0, value, c.id));
 }
 
 std::optional<model::SessionCursor> decode_session_cursor(std::string_view text, model::SessionSort sort, bool desc) {
@@ -114,7 +116,8 @@ std::optional<model::SessionCursor> decode_session_cursor(std::string_view text,
   const auto parts = split(*raw, '|', 5);
   model::SessionCursor c;
   if (parts.size() != 5 || parts[0] != "s" || parts[1] != model::to_string(sort) ||
-      parts[2] != (desc ? "1" : "0") || !parse_num(parts[3], c.value)) {
+      parts[2] != (desc ? "1" : "0") ||
+      !(sort == model::SessionSort::kCostUsd ? parse_num(parts[3], c.real_value) : parse_num(parts[3], c.int_value))) {
     return std::nullopt;
   }
   c.id = std::string(parts[4]);

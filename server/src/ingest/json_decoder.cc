@@ -419,7 +419,9 @@ std::optional<Event> JsonDecoder::Impl::decode_event(od::value item, ItemErrors&
           has_total |= uk == "total_tokens";
         }
       }
-      if (!has_total) u.total_tokens = u.input_tokens + u.output_tokens;
+      if (!has_total && __builtin_add_overflow(u.input_tokens, u.output_tokens, &u.total_tokens)) {
+        errs.add("usage.total_tokens", "input_tokens + output_tokens must fit in 64 bits");
+      }
       e.usage = u;
     } else if (key == "cost_usd") {
       if (r.is_null(v)) continue;

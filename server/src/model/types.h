@@ -114,8 +114,12 @@ std::optional<SessionSort> parse_session_sort(std::string_view s);
 std::string_view to_string(SessionSort s);
 
 // Keyset position: the sort value of the last row returned, and its id.
+// Where a page of sessions ended: the sort key of its last session and its id. Keys are
+// integers (times in microseconds, counts, tokens) except cost_usd, a double; both are
+// carried exactly.
 struct SessionCursor {
-  double value = 0;  // every sort key fits a double exactly (microseconds < 2^53)
+  int64_t int_value = 0;
+  double real_value = 0;
   std::string id;
 };
 

@@ -80,31 +80,26 @@ void append_json_text(std::string& out, std::string_view json) {
 }
 
 FtsQuery to_fts_query(std::string_view q) {
+  // The index splits text on ASCII punctuation and spaces; doing the same here turns
+  // `gpt-4o` into the words `gpt` and `4o`. A quoted string that the tokenizer would split
+  // is a phrase, and a detail=none index refuses phrase queries.
   FtsQuery out;
+  auto separator = [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u < 0x80 && !std::isalnum(u);
+  };
   size_t i = 0;
   while (i < q.size()) {
-    while (i < q.size() && static_cast<unsigned char>(q[i]) <= ' ') ++i;
+    while (i < q.size() && separator(q[i])) ++i;
     const size_t start = i;
-    while (i < q.size() && static_cast<unsigned char>(q[i]) > ' ') ++i;
+    while (i < q.size() && !separator(q[i])) ++i;
     if (i == start) break;
-    const std::string_view word = q.substr(start, i - start);
-    bool searchable = false;
-    for (char c : word) {
-      const auto u = static_cast<unsigned char>(c);
-      if (u >= 0x80 || std::isalnum(u)) searchable = true;
-    }
-    if (!searchable) continue;  // the tokenizer would drop it anyway
     if (!out.last.empty()) {
       if (!out.head.empty()) out.head.push_back(' ');
       out.head += out.last;
-      out.last.clear();
     }
-    out.last.push_back('"');
-    for (char c : word) {
-      if (c == '"') out.last.push_back('"');
-      out.last.push_back(c);
-    }
-    out.last.push_back('"');
+    // Words hold no ASCII punctuation, so no quote to escape.
+    out.last.assign(1, '"').append(q.substr(start, i - start)).push_back('"');
   }
   return out;
 }

@@ -25,6 +25,8 @@ Status prepare_search_db(const std::string& path);
 void append_json_text(std::string& out, std::string_view json);
 
 // A user query as FTS5 expressions: every word must occur, the last one as a prefix.
+// Words are what the index's tokenizer sees: runs of characters between spaces and ASCII
+// punctuation.
 struct FtsQuery {
   std::string head;  // all words but the last, quoted (implicit AND); may be empty
   std::string last;  // the last word, quoted; empty when the query has no searchable word

@@ -31,10 +31,12 @@ constexpr std::string_view kEventColumns =
     "output, has_error, error_type, error_message, error_stack, model, provider, input_tokens, output_tokens, "
     "total_tokens, cached_tokens, cost_usd, attributes, tags";
 
-// Sessions sort on these expressions; each matches an index in 0001_init.sql exactly.
+// Sessions sort on these expressions; the time ones match indexes in 0001_init.sql
+// exactly. A session without a start or an event yet sorts as the earliest (a key below
+// year 1, exact in an int64 cursor), so keyset pagination never meets a NULL.
 std::string_view sort_expr(SessionSort s) {
   switch (s) {
-    case SessionSort::kStartedAt: return "started_at";
+    case SessionSort::kStartedAt: return "ifnull(started_at, -999999999999999999)";
     case SessionSort::kLastEventAt: return "ifnull(last_event_at, -999999999999999999)";
     case SessionSort::kCostUsd: return "cost_usd";
     case SessionSort::kTotalTokens: return "total_tokens";
@@ -582,8 +584,9 @@ Result<Page<Session, SessionCursor>> SqliteStore::list_sessions(const SessionQue
   if (q.tag) sql += " AND EXISTS (SELECT 1 FROM json_each(sessions.tags) WHERE value = ?5)";
   if (q.q) sql += " AND (id LIKE ?6 ESCAPE '\\' OR name LIKE ?6 ESCAPE '\\' OR agent LIKE ?6 ESCAPE '\\' "
                   "OR user_id LIKE ?6 ESCAPE '\\')";
-  if (q.from) sql += " AND started_at >= ?7";
-  if (q.to) sql += " AND started_at < ?8";
+  // Written on the indexed expression so a time window is an index range.
+  if (q.from) sql += " AND ifnull(started_at, -999999999999999999) >= ?7";
+  if (q.to) sql += " AND ifnull(started_at, -999999999999999999) < ?8 AND started_at IS NOT NULL";
   const char* cmp = q.descending ? "<" : ">";
   if (q.after) sql += fmt::format(" AND ({0} {1} ?9 OR ({0} = ?9 AND id {1} ?10))", expr, cmp);
   const char* dir = q.descending ? "DESC" : "ASC";
@@ -610,8 +613,8 @@ Result<Page<Session, SessionCursor>> SqliteStore::list_sessions(const SessionQue
   if (q.from) s.bind(7, *q.from);
   if (q.to) s.bind(8, *q.to);
   if (q.after) {
-    if (real_key) s.bind(9, q.after->value);
-    else s.bind(9, static_cast<int64_t>(q.after->value));
+    if (real_key) s.bind(9, q.after->real_value);
+    else s.bind(9, q.after->int_value);
     s.bind(10, std::string_view(q.after->id));
   }
   s.bind(11, q.limit + 1);
@@ -624,7 +627,8 @@ Result<Page<Session, SessionCursor>> SqliteStore::list_sessions(const SessionQue
       break;
     }
     page.items.push_back(read_session(s));
-    last = SessionCursor{s.real(18), page.items.back().id};
+    last = real_key ? SessionCursor{0, s.real(18), page.items.back().id}
+                    : SessionCursor{s.int64(18), 0, page.items.back().id};
   }
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) return r->conn.error("list sessions");
   return page;
@@ -754,7 +758,13 @@ Result<Page<StoredEvent, EventCursor>> SqliteStore::search_events(const EventQue
     }
     page.items.push_back(read_event(s));
   }
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return r->conn.error("search events");
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+    // FTS5 refuses a word that its tokenizer splits at non-ASCII punctuation (a phrase).
+    if (q.q && (rc & 0xFF) == SQLITE_ERROR) {
+      return Status::invalid_argument(fmt::format("q: cannot search for this text ({})", sqlite3_errmsg(r->conn.get())));
+    }
+    return r->conn.error("search events");
+  }
   return page;
 }
 
