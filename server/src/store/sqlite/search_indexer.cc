@@ -168,6 +168,9 @@ SearchIndexer::~SearchIndexer() { stop(); }
 void SearchIndexer::start() {
   thread_ = std::thread([this] {
     set_thread_name("al-indexer");
+    // Under full load the writer is the critical path and every thread competes for two
+    // cores: the indexer yields to it and catches up as soon as there is slack.
+    set_thread_nice(10);
     run();
   });
 }
