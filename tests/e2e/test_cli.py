@@ -124,6 +124,20 @@ def test_log_lines_are_json_with_msg(bin_path, tmp_path):
     assert not srv.non_json_lines, f"stderr lines that are not JSON objects: {srv.non_json_lines[:5]}"
 
 
+def test_listening_line_at_every_level_but_off(bin_path, tmp_path):
+    """Scripts find the port of `--listen 127.0.0.1:0` in this line, whatever the log level."""
+    for level in ("warn", "error"):
+        srv = Server(bin_path, tmp_path / f"data-{level}", log_level_env=level).start(timeout=10)
+        try:
+            expect(srv.get("/v1/sessions"), 200)
+        finally:
+            assert srv.stop() == 0
+        listening = [line for line in srv.log_lines if "listening on http://" in line]
+        assert len(listening) == 1, f"AGENTLOG_LOG={level}: want one listening line, got {srv.log_lines[:5]}"
+        assert not [line for line in srv.log_lines if "ready in" in line], \
+            f"AGENTLOG_LOG={level} must still hide other info lines: {srv.log_lines[:5]}"
+
+
 # =========================================================================== configuration precedence
 
 def _toml(path, **kv):

@@ -79,7 +79,7 @@ int serve(const Config& c) {
   const std::string bound = check(server.bind(), "listen");
   api::Api api(api::Deps{*store, pipeline, metrics, clock, ids, server.offload()});
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-  spdlog::info("listening on http://{}", bound);
+  log_always(fmt::format("listening on http://{}", bound));
   spdlog::info("ready in {:.1f} ms (data {}, durability {}, {} io threads)", ms, c.data_dir, c.durability, so.threads);
   server.run(api, pipeline);
   pipeline.drain();

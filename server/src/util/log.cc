@@ -38,4 +38,12 @@ bool setup_logging(std::string_view level) {
   return true;
 }
 
+void log_always(std::string_view msg) {
+  auto logger = spdlog::default_logger();
+  if (logger->level() == spdlog::level::off) return;
+  const spdlog::details::log_msg m(logger->name(), spdlog::level::info, msg);
+  for (const auto& sink : logger->sinks()) sink->log(m);
+  logger->flush();
+}
+
 }  // namespace agentlog
