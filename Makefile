@@ -8,7 +8,7 @@ CMAKE_COMMON := -G Ninja -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER
 DATA    ?= ./agentlog-data
 FUZZ_SECONDS ?= 20
 
-.PHONY: all deps build run test unit asan e2e fuzz-smoke fuzz bench format tidy clean
+.PHONY: all deps build run test unit asan e2e fuzz-smoke fuzz sdk-python bench format tidy clean
 
 all: build
 
@@ -33,8 +33,8 @@ run: build
 	build/agentlog serve --data $(DATA)
 
 # Every suite: unit + storage conformance, the same under ASan+UBSan, end-to-end
-# against the real binary, and a short fuzzing run of each decoder.
-test: build unit asan e2e fuzz-smoke
+# against the real binary, a short fuzzing run of each decoder, and the SDKs' suites.
+test: build unit asan e2e fuzz-smoke sdk-python
 	@echo "all suites passed"
 
 unit: build
@@ -51,6 +51,10 @@ asan: deps build-asan/build.ninja
 e2e: build
 	AGENTLOG_BIN=$(CURDIR)/build/agentlog $(PYTHON) -m pytest -q -p no:cacheprovider tests/e2e
 
+# The Python SDK: mypy --strict, ruff, pytest (unit and against the real binary).
+sdk-python: build
+	AGENTLOG_BIN=$(CURDIR)/build/agentlog bash sdks/python/test.sh
+
 build-fuzz/build.ninja: CMakeLists.txt | deps
 	CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAGENTLOG_FUZZ=ON -DAGENTLOG_BUILD_SERVER=OFF
 
@@ -64,6 +68,7 @@ fuzz: deps build-fuzz/build.ninja
 
 bench: build
 	$(PYTHON) bench/run.py --bin build/agentlog
+	$(PYTHON) sdks/python/bench.py --bin build/agentlog
 
 format:
 	git ls-files '*.h' '*.cc' '*.c' | xargs clang-format -i

@@ -11,7 +11,7 @@ packages=(
   libboost1.81-dev libsimdjson-dev libsqlite3-dev libssl-dev zlib1g-dev libzstd-dev
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libgtest-dev libgmock-dev libbenchmark-dev
   # tests and benchmarks
-  python3 python3-yaml python3-pytest wrk curl procps
+  python3 python3-yaml python3-pytest python3-venv wrk curl procps
 )
 
 missing=()
