@@ -8,7 +8,7 @@ CMAKE_COMMON := -G Ninja -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER
 DATA    ?= ./agentlog-data
 FUZZ_SECONDS ?= 20
 
-.PHONY: all deps build run test unit asan e2e fuzz-smoke fuzz sdk-python bench format tidy clean
+.PHONY: all deps build run test unit asan e2e fuzz-smoke fuzz sdk-python sdk-typescript conformance bench format tidy clean
 
 all: build
 
@@ -34,7 +34,7 @@ run: build
 
 # Every suite: unit + storage conformance, the same under ASan+UBSan, end-to-end
 # against the real binary, a short fuzzing run of each decoder, and the SDKs' suites.
-test: build unit asan e2e fuzz-smoke sdk-python
+test: build unit asan e2e fuzz-smoke sdk-python sdk-typescript conformance
 	@echo "all suites passed"
 
 unit: build
@@ -55,6 +55,14 @@ e2e: build
 sdk-python: build
 	AGENTLOG_BIN=$(CURDIR)/build/agentlog bash sdks/python/test.sh
 
+# The TypeScript SDK: strict type-check, ESM + CJS build, vitest, `npm pack` install check.
+sdk-typescript: build
+	AGENTLOG_BIN=$(CURDIR)/build/agentlog bash sdks/typescript/test.sh
+
+# The SDK conformance suite: every SDK's driver against the real binary.
+conformance: build
+	AGENTLOG_BIN=$(CURDIR)/build/agentlog bash tests/conformance/run.sh
+
 build-fuzz/build.ninja: CMakeLists.txt | deps
 	CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAGENTLOG_FUZZ=ON -DAGENTLOG_BUILD_SERVER=OFF
 
@@ -69,6 +77,7 @@ fuzz: deps build-fuzz/build.ninja
 bench: build
 	$(PYTHON) bench/run.py --bin build/agentlog
 	$(PYTHON) sdks/python/bench.py --bin build/agentlog
+	cd sdks/typescript && npm ci --no-audit --no-fund && npm run --silent build && node bench.mjs
 
 format:
 	git ls-files '*.h' '*.cc' '*.c' | xargs clang-format -i

@@ -20,6 +20,10 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
+# The SDKs need Node.js >= 18 and npm: Debian's packages unless a node is already
+# installed some other way (a NodeSource nodejs bundles npm and conflicts with Debian's).
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "installing: ${missing[*]}" >&2

@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include <cmath>
+#include <cstring>
 
 #include "util/json_writer.h"
 
@@ -527,6 +528,46 @@ Decoded<T> fail(DecodeFailure::Kind kind, std::string message, std::vector<ItemE
   return d;
 }
 
+// JSON escapes UTF-16 code units one by one, so `"\ud800"` is well-formed JSON but not
+// Unicode, and simdjson refuses the whole document for it. Each lone surrogate escape
+// becomes `\ufffd` in place (same length), as browsers' decoders do, so one bad string
+// does not cost the other items of a batch.
+void replace_lone_surrogates(char* s, size_t n) {
+  auto hex4 = [&](size_t at, uint32_t& v) {
+    if (at + 4 > n) return false;
+    v = 0;
+    for (size_t k = at; k < at + 4; ++k) {
+      const char c = s[k];
+      const int d = c >= '0' && c <= '9' ? c - '0' : (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10 : -1;
+      if (d < 0) return false;
+      v = v * 16 + static_cast<uint32_t>(d);
+    }
+    return true;
+  };
+  size_t i = 0;
+  while (i + 1 < n) {
+    const void* hit = std::memchr(s + i, '\\', n - i);
+    if (!hit) break;
+    i = static_cast<size_t>(static_cast<const char*>(hit) - s);
+    uint32_t cp = 0;
+    if (i + 1 >= n || s[i + 1] != 'u' || !hex4(i + 2, cp)) {
+      i += 2;  // another escape (or a malformed one, which the parser reports)
+      continue;
+    }
+    if (cp >= 0xD800 && cp <= 0xDBFF) {
+      uint32_t lo = 0;
+      if (i + 7 < n && s[i + 6] == '\\' && s[i + 7] == 'u' && hex4(i + 8, lo) && lo >= 0xDC00 && lo <= 0xDFFF) {
+        i += 12;  // a proper pair
+        continue;
+      }
+      std::memcpy(s + i + 2, "fffd", 4);
+    } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+      std::memcpy(s + i + 2, "fffd", 4);
+    }
+    i += 6;
+  }
+}
+
 std::string malformed_message(error_code e) {
   return std::string("body is not valid JSON: ") + simdjson::error_message(e);
 }
@@ -535,7 +576,8 @@ std::string malformed_message(error_code e) {
 
 Decoded<IngestBatch> JsonDecoder::decode_ingest(std::string_view body) {
   using Kind = DecodeFailure::Kind;
-  const simdjson::padded_string padded(body);
+  simdjson::padded_string padded(body);
+  replace_lone_surrogates(padded.data(), padded.size());
   od::document doc;
   if (auto e = impl_->parser.iterate(padded).get(doc)) return fail<IngestBatch>(Kind::kMalformed, malformed_message(e));
   if (auto e = validate_document(doc)) return fail<IngestBatch>(Kind::kMalformed, malformed_message(e));
@@ -582,7 +624,8 @@ Decoded<IngestBatch> JsonDecoder::decode_ingest(std::string_view body) {
 
 Decoded<SessionPatch> JsonDecoder::decode_session(std::string_view body, bool require_id) {
   using Kind = DecodeFailure::Kind;
-  const simdjson::padded_string padded(body);
+  simdjson::padded_string padded(body);
+  replace_lone_surrogates(padded.data(), padded.size());
   od::document doc;
   if (auto e = impl_->parser.iterate(padded).get(doc)) return fail<SessionPatch>(Kind::kMalformed, malformed_message(e));
   if (auto e = validate_document(doc)) return fail<SessionPatch>(Kind::kMalformed, malformed_message(e));

@@ -253,6 +253,34 @@ TEST_F(JsonDecoderTest, TokenTotalThatWouldOverflowIsRejected) {
   }
 }
 
+// `\ud800` alone is well-formed JSON but no Unicode character: it becomes U+FFFD and the
+// rest of the batch is kept, while escaped backslashes and proper pairs are left alone.
+TEST_F(JsonDecoderTest, LoneSurrogateEscapesBecomeReplacementCharacters) {
+  const IngestBatch b = decode(
+      R"({"events":[{"id":"ok","session_id":"s","name":"fine"},)"
+      R"({"id":"hi","session_id":"s","name":"a\ud800b"},)"
+      R"({"id":"lo","session_id":"s","name":"\udc00"},)"
+      R"({"id":"end","session_id":"s","name":"x\uD83D"},)"
+      R"({"id":"pair","session_id":"s","name":"\ud83d\ude00"},)"
+      R"({"id":"literal","session_id":"s","name":"\\ud800"}]})");
+  EXPECT_TRUE(b.errors.empty());
+  ASSERT_EQ(b.events.size(), 6u);
+  const std::string fffd = "\xEF\xBF\xBD";
+  EXPECT_EQ(b.events[0].name, "fine");
+  EXPECT_EQ(b.events[1].name, "a" + fffd + "b");
+  EXPECT_EQ(b.events[2].name, fffd);
+  EXPECT_EQ(b.events[3].name, "x" + fffd);
+  EXPECT_EQ(b.events[4].name, "\xF0\x9F\x98\x80");
+  EXPECT_EQ(b.events[5].name, "\\ud800") << "an escaped backslash followed by text is not an escape";
+}
+
+TEST_F(JsonDecoderTest, LoneSurrogateInASessionBodyIsReplaced) {
+  auto d = decoder_.decode_session(R"({"id":"s","name":"\ud800"})", true);
+  ASSERT_FALSE(d.failure.has_value()) << d.failure->message;
+  ASSERT_TRUE(d.value->name.has_value() && d.value->name->has_value());
+  EXPECT_EQ(**d.value->name, "\xEF\xBF\xBD");
+}
+
 TEST_F(JsonDecoderTest, DecodesUnicodeEscapes) {
   const model::Event e = event(R"({"session_id":"s","name":"caf\u00e9 \ud83d\ude00 \"q\" \\ \/"})");
   EXPECT_EQ(e.name, "caf\xC3\xA9 \xF0\x9F\x98\x80 \"q\" \\ /");

@@ -1,0 +1,229 @@
+// Benchmark of @agentlog/sdk against the real server (build/agentlog or $AGENTLOG_BIN), with the
+// default client options (batching on, gzip on). Prints one JSON document; never fails on a
+// number (budgets are reported, not asserted).
+//
+//   node bench.mjs [--events N] [--out FILE]      (needs `npm run build` first)
+//
+// - hot_path: cost of recording one span with a small input and output (sync and async fn)
+//   and of one log event, measured in rounds of ROUND calls while the sender runs in the same
+//   process; median / p90 / min of the per-call cost over the rounds.
+// - flush_event_loop: how long the event loop was blocked while a flush delivered 50k events:
+//   main-thread CPU between 1 ms ticks (Linux schedstat) and perf_hooks event-loop delay.
+// - end_to_end: spans recorded as fast as the queue accepts them without drops, until
+//   `flush()` returns, and the count the server reports for the session.
+
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { monitorEventLoopDelay } from "node:perf_hooks";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const args = process.argv.slice(2);
+const arg = (name, fallback) => {
+  const i = args.indexOf(name);
+  return i >= 0 && args[i + 1] !== undefined ? args[i + 1] : fallback;
+};
+const E2E_EVENTS = Number(arg("--events", 200_000));
+const OUT = arg("--out", undefined);
+const ROUND = 500;
+const ROUNDS = 400;
+
+const entry = join(here, "dist/esm/node.js");
+if (!existsSync(entry)) {
+  console.error("bench: dist/ is missing; run `npm run build` (or ./test.sh) first");
+  process.exit(2);
+}
+const { AgentLog, VERSION } = await import(pathToFileURL(entry).href);
+const bin = process.env.AGENTLOG_BIN || resolve(here, "../../build/agentlog");
+if (!existsSync(bin)) {
+  console.error(`bench: no server binary at ${bin} (make build, or set AGENTLOG_BIN)`);
+  process.exit(2);
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const yieldNow = () => new Promise((r) => setImmediate(r));
+
+// ------------------------------------------------------------------ server
+
+const key = "al_" + "bench".padEnd(40, "0");
+const data = mkdtempSync(join(tmpdir(), "agentlog-sdk-bench-"));
+const server = spawn(bin, ["serve", "--listen", "127.0.0.1:0", "--data", data], {
+  env: { ...process.env, AGENTLOG_API_KEY: key, AGENTLOG_LOG: "info" },
+  stdio: ["ignore", "ignore", "pipe"],
+});
+const url = await new Promise((resolveUrl, reject) => {
+  let buf = "";
+  const timer = setTimeout(() => reject(new Error("server did not start")), 20_000);
+  server.stderr.on("data", (d) => {
+    buf += d;
+    const m = /listening on (http:\/\/[0-9.]+:[0-9]+)/.exec(buf);
+    if (m) {
+      clearTimeout(timer);
+      resolveUrl(m[1]);
+    }
+  });
+});
+for (let i = 0; i < 200 && (await fetch(url + "/readyz").then((r) => r.status, () => 0)) !== 200; i++) await sleep(50);
+
+async function api(path) {
+  const r = await fetch(url + path, { headers: { Authorization: `Bearer ${key}` } });
+  return r.json();
+}
+
+function summary(samples) {
+  const s = [...samples].sort((a, b) => a - b);
+  const q = (p) => s[Math.min(s.length - 1, Math.floor(p * s.length))];
+  const r = (x) => Math.round(x * 1000) / 1000;
+  return { median: r(q(0.5)), p90: r(q(0.9)), min: r(s[0]), rounds: s.length, calls_per_round: ROUND };
+}
+
+const errors = [];
+const onError = (e) => errors.push(`${e.code}: ${e.message}`);
+
+// ------------------------------------------------------------------ hot path
+
+async function hotPath(label, record) {
+  const client = new AgentLog({ url, apiKey: key, onError });
+  const session = client.session({ name: `bench ${label}` });
+  const samples = [];
+  await session.run(async () => {
+    for (let r = 0; r < ROUNDS + 20; r++) {
+      const t0 = process.hrtime.bigint();
+      await record(client, ROUND);
+      const ns = Number(process.hrtime.bigint() - t0);
+      if (r >= 20) samples.push(ns / ROUND / 1000); // the first rounds warm the JIT up
+      // Let the sender run, as an agent's own awaits would, and stay under the queue bound.
+      do await sleep(1);
+      while (client.stats().queued > 5000);
+    }
+  });
+  await client.shutdown({ timeoutMs: 30_000 });
+  const stats = client.stats();
+  return { ...summary(samples), dropped: stats.dropped, failed: stats.failed };
+}
+
+const input = { query: "flights to lisbon", day: "friday" };
+const syncSpan = await hotPath("sync span", (client, n) => {
+  for (let i = 0; i < n; i++) client.span("tool", "search", () => ({ hits: 3, first: "LIS" }), { input });
+});
+const asyncSpan = await hotPath("async span", async (client, n) => {
+  const all = [];
+  for (let i = 0; i < n; i++) all.push(client.span("tool", "search", async () => ({ hits: 3, first: "LIS" }), { input }));
+  await Promise.all(all);
+});
+const logEvent = await hotPath("log", (client, n) => {
+  for (let i = 0; i < n; i++) client.log({ name: "note", input });
+});
+
+// ------------------------------------------------------------------ event loop during a flush
+
+/** Main-thread CPU time in ms (Linux: this thread's schedstat), or undefined elsewhere. */
+function threadCpuMs() {
+  try {
+    return Number(readFileSync("/proc/thread-self/schedstat", "utf8").split(" ")[0]) / 1e6;
+  } catch {
+    return undefined;
+  }
+}
+
+async function flushBlocking() {
+  // Default batching; a queue large enough to hold everything until the flush.
+  const client = new AgentLog({ url, apiKey: key, onError, maxQueueSize: 100_000, flushIntervalMs: 60_000 });
+  const session = client.session({ name: "bench flush" });
+  await client.flush(); // (Node loads its fetch on first use, ~50 ms once per process: not measured here)
+  session.run(() => {
+    for (let i = 0; i < 50_000; i++) client.span("tool", "search", () => ({ hits: 3, first: "LIS" }), { input });
+  });
+  // Wall-clock gaps between 1 ms timer ticks include time the OS gave to other processes (the
+  // server shares the machine); the main thread's own CPU time between ticks does not.
+  const h = monitorEventLoopDelay({ resolution: 1 });
+  const cpuPerTick = [];
+  let lastCpu = threadCpuMs();
+  const probe = setInterval(() => {
+    const now = threadCpuMs();
+    if (now !== undefined && lastCpu !== undefined) cpuPerTick.push(now - lastCpu);
+    lastCpu = now;
+  }, 1);
+  h.enable();
+  const t0 = performance.now();
+  await client.flush();
+  const ms = performance.now() - t0;
+  h.disable();
+  clearInterval(probe);
+  const stats = client.stats();
+  await client.shutdown();
+  cpuPerTick.sort((a, b) => a - b);
+  const r2 = (x) => (x === undefined ? null : Math.round(x * 100) / 100);
+  return {
+    events: 50_000,
+    flush_ms: Math.round(ms),
+    requests: stats.requests,
+    main_thread_cpu_between_ticks_ms: {
+      max: r2(cpuPerTick.at(-1)),
+      p99: r2(cpuPerTick[Math.floor(cpuPerTick.length * 0.99)]),
+      median: r2(cpuPerTick[cpuPerTick.length >> 1]),
+    },
+    event_loop_delay_ms: { max: r2(h.max / 1e6), p99: r2(h.percentile(99) / 1e6) },
+    budget_ms: 1,
+    note:
+      "sampled every 1 ms while flush() delivered 50k queued spans; CPU between ticks is the longest the SDK (plus GC) " +
+      "held the thread, delay also counts time the OS ran other processes",
+  };
+}
+
+const flush = await flushBlocking();
+
+// ------------------------------------------------------------------ end to end
+
+async function endToEnd(n) {
+  const client = new AgentLog({ url, apiKey: key, onError });
+  const session = client.session({ name: "bench e2e" });
+  const t0 = performance.now();
+  await session.run(async () => {
+    for (let i = 0; i < n; i++) {
+      client.span("tool", "search", () => ({ hits: 3, first: "LIS" }), { input });
+      if (i % 1000 === 999) {
+        await yieldNow();
+        // Stay under the queue bound: an agent that out-produces the server loses events by design.
+        while (client.stats().queued > 5000) await sleep(1);
+      }
+    }
+  });
+  const recorded = performance.now() - t0;
+  await client.flush();
+  const seconds = (performance.now() - t0) / 1000;
+  const stats = client.stats();
+  await client.shutdown();
+  const stored = (await api(`/v1/sessions/${encodeURIComponent(session.id)}`)).event_count;
+  return {
+    events: n,
+    seconds: Math.round(seconds * 1000) / 1000,
+    recording_seconds: Math.round(recorded) / 1000,
+    events_per_s: Math.round(stored / seconds),
+    stored,
+    requests: stats.requests,
+    dropped: stats.dropped,
+    failed: stats.failed,
+  };
+}
+const e2e = await endToEnd(E2E_EVENTS);
+
+server.kill("SIGTERM");
+await new Promise((r) => server.on("exit", r));
+rmSync(data, { recursive: true, force: true });
+
+const result = {
+  benchmark: "sdk-typescript",
+  sdk_version: VERSION,
+  node: process.version,
+  server: url.replace(/:\d+$/, ":<port>"),
+  hot_path_us: { sync_span: syncSpan, async_span: asyncSpan, log_event: logEvent, budget_median_us: 10 },
+  flush_event_loop: flush,
+  end_to_end: e2e,
+  errors: errors.slice(0, 10),
+};
+const text = JSON.stringify(result, null, 2);
+console.log(text);
+if (OUT) writeFileSync(OUT, text + "\n");

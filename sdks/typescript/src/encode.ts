@@ -1,0 +1,347 @@
+// Builds the wire JSON of events and session updates (snake_case, docs/api.md) from what the
+// caller gave, and makes every field valid for the server: a value the server would refuse
+// would cost the whole event, so it is fixed here (truncated, coerced or dropped) and
+// reported once per kind through `warn` instead.
+
+import { encodeJson, errorTypeName, Issue, quoteString } from "./json.js";
+import type { EventType } from "./types.js";
+
+/** Server field limits (docs/api.md); payloads keep a margin under the server's 1 MiB. */
+export const LIMITS = {
+  idBytes: 128,
+  nameBytes: 1024,
+  agentBytes: 256,
+  modelBytes: 256,
+  tagBytes: 256,
+  tags: 100,
+  payloadBytes: 1_000_000,
+  errorMessageBytes: 100_000,
+  errorStackBytes: 200_000,
+  depth: 100,
+} as const;
+
+const EVENT_TYPES: ReadonlySet<string> = new Set<EventType>([
+  "agent",
+  "step",
+  "llm",
+  "tool",
+  "retrieval",
+  "embedding",
+  "message",
+  "action",
+  "error",
+  "log",
+  "custom",
+]);
+const EVENT_STATUSES: ReadonlySet<string> = new Set(["ok", "error", "running"]);
+const SESSION_STATUSES: ReadonlySet<string> = new Set(["running", "success", "failure", "cancelled"]);
+
+// Years 0001..9999, the server's range.
+const MIN_TIME_MS = -62135596800000;
+const MAX_TIME_MS = 253402300799999;
+const RFC3339 = /^(\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d)(?:\.(\d+))?([Zz]|[+-]\d\d:\d\d)$/;
+
+/**
+ * An event ready to encode: ids (as JSON string literals, see `Encoder.id`) and times resolved,
+ * input/output already encoded as JSON; the other fields as the caller gave them.
+ */
+export interface EventDraft {
+  id: string;
+  sessionId: string;
+  parentId: string | undefined;
+  type: unknown;
+  name: unknown;
+  agent: unknown;
+  startedAt: number;
+  endedAt: number | undefined;
+  status: unknown;
+  inputJson: string | undefined;
+  outputJson: string | undefined;
+  error: unknown;
+  model: unknown;
+  provider: unknown;
+  usage: unknown;
+  costUsd: unknown;
+  attributes: unknown;
+  tags: unknown;
+  traceId: unknown;
+  spanId: unknown;
+}
+
+/** A session update; `id` as a JSON string literal, absent fields are left unchanged. */
+export interface SessionDraft {
+  id: string;
+  name?: unknown;
+  agent?: unknown;
+  userId?: unknown;
+  tags?: unknown;
+  metadata?: unknown;
+  status?: string;
+  startedAt?: number;
+  endedAt?: number;
+}
+
+export type Warn = (key: string, message: string) => void;
+
+export class Encoder {
+  constructor(
+    private readonly byteLength: (s: string) => number,
+    private readonly warn: Warn,
+  ) {}
+
+  /** JSON of an input/output/metadata value, or undefined to omit it. */
+  payload(value: unknown, field: string): string | undefined {
+    if (value === undefined) return undefined;
+    const r = encodeJson(value, { maxBytes: LIMITS.payloadBytes, maxDepth: LIMITS.depth }, this.byteLength);
+    if (r.issues) this.reportIssues(r.issues, field);
+    return r.json;
+  }
+
+  /** A JSON string of at most `maxBytes` UTF-8 bytes, or undefined when `value` is absent. */
+  text(value: unknown, maxBytes: number, field: string): string | undefined {
+    if (value === undefined || value === null) return undefined;
+    let s: string;
+    if (typeof value === "string") {
+      s = value;
+    } else {
+      this.warn(`type:${field}`, `${field} should be a string; got ${typeof value}, sent as text`);
+      s = safeString(value);
+    }
+    // 3 bytes per UTF-16 unit at most: short strings skip the byte count.
+    if (s.length * 3 > maxBytes && this.byteLength(s) > maxBytes) {
+      s = cutToBytes(s, maxBytes, this.byteLength);
+      this.warn(`long:${field}`, `${field} was longer than ${maxBytes} bytes and was truncated`);
+    }
+    const track = { issues: 0 };
+    const q = quoteString(s, track);
+    if (track.issues) this.warn(`surrogate:${field}`, `${field} had invalid UTF-16 (lone surrogates), replaced with U+FFFD`);
+    return q;
+  }
+
+  /** An id: 1..128 bytes. Longer ids are truncated (deterministically, so they still group). */
+  id(value: unknown, field: string): string | undefined {
+    const q = this.text(value, LIMITS.idBytes, field);
+    return q === '""' ? undefined : q;
+  }
+
+  /** Epoch milliseconds of a Date, number or RFC 3339 string, or undefined (reported) if invalid. */
+  time(value: unknown, field: string): number | undefined {
+    if (value === undefined || value === null) return undefined;
+    let ms = NaN;
+    if (typeof value === "number") ms = value;
+    else if (value instanceof Date) ms = value.getTime();
+    else if (typeof value === "string") ms = parseTime(value);
+    if (!Number.isFinite(ms) || ms < MIN_TIME_MS || ms > MAX_TIME_MS) {
+      this.warn(`time:${field}`, `${field} is not a valid time (Date, epoch ms or RFC 3339); ignored`);
+      return undefined;
+    }
+    return Math.round(ms * 1000) / 1000;
+  }
+
+  event(d: EventDraft): string {
+    let type = "custom";
+    if (typeof d.type === "string" && EVENT_TYPES.has(d.type)) type = d.type;
+    else if (d.type !== undefined) this.warn("type", `unknown event type ${safeString(d.type)}; sent as custom`);
+
+    let s = `{"id":${d.id},"session_id":${d.sessionId},"type":"${type}","started_at":${d.startedAt}`;
+    if (d.parentId !== undefined) s += `,"parent_id":${d.parentId}`;
+    if (d.endedAt !== undefined) {
+      let ended = d.endedAt;
+      if (ended < d.startedAt) {
+        this.warn("ended_at", "ended_at was before started_at; set to started_at");
+        ended = d.startedAt;
+      }
+      s += `,"ended_at":${ended}`;
+    }
+    const name = this.text(d.name, LIMITS.nameBytes, "name");
+    if (name !== undefined) s += `,"name":${name}`;
+    const agent = this.text(d.agent, LIMITS.agentBytes, "agent");
+    if (agent !== undefined) s += `,"agent":${agent}`;
+    if (d.status !== undefined) {
+      if (typeof d.status === "string" && EVENT_STATUSES.has(d.status)) s += `,"status":"${d.status}"`;
+      else this.warn("status", `unknown event status ${safeString(d.status)}; ignored`);
+    }
+    if (d.inputJson !== undefined) s += `,"input":${d.inputJson}`;
+    if (d.outputJson !== undefined) s += `,"output":${d.outputJson}`;
+    if (d.error !== undefined && d.error !== null) s += `,"error":${this.errorJson(d.error)}`;
+    const model = this.text(d.model, LIMITS.modelBytes, "model");
+    if (model !== undefined) s += `,"model":${model}`;
+    const provider = this.text(d.provider, LIMITS.modelBytes, "provider");
+    if (provider !== undefined) s += `,"provider":${provider}`;
+    if (d.usage !== undefined && d.usage !== null) {
+      const usage = this.usage(d.usage);
+      if (usage !== undefined) s += `,"usage":${usage}`;
+    }
+    if (d.costUsd !== undefined && d.costUsd !== null) {
+      if (typeof d.costUsd === "number" && Number.isFinite(d.costUsd) && d.costUsd >= 0) s += `,"cost_usd":${d.costUsd}`;
+      else this.warn("cost_usd", "costUsd must be a finite number >= 0; ignored");
+    }
+    if (d.attributes !== undefined && d.attributes !== null) s += `,"attributes":${this.objectJson(d.attributes, "attributes")}`;
+    if (d.tags !== undefined && d.tags !== null) {
+      const tags = this.tags(d.tags);
+      if (tags !== undefined) s += `,"tags":${tags}`;
+    }
+    const traceId = this.id(d.traceId, "trace_id");
+    if (traceId !== undefined) s += `,"trace_id":${traceId}`;
+    const spanId = this.id(d.spanId, "span_id");
+    if (spanId !== undefined) s += `,"span_id":${spanId}`;
+    return s + "}";
+  }
+
+  session(d: SessionDraft): string {
+    let s = `{"id":${d.id}`;
+    const name = this.text(d.name, LIMITS.nameBytes, "session.name");
+    if (name !== undefined) s += `,"name":${name}`;
+    const agent = this.text(d.agent, LIMITS.agentBytes, "session.agent");
+    if (agent !== undefined) s += `,"agent":${agent}`;
+    const userId = this.text(d.userId, LIMITS.agentBytes, "session.user_id");
+    if (userId !== undefined) s += `,"user_id":${userId}`;
+    if (d.tags !== undefined && d.tags !== null) {
+      const tags = this.tags(d.tags);
+      if (tags !== undefined) s += `,"tags":${tags}`;
+    }
+    if (d.metadata !== undefined && d.metadata !== null) s += `,"metadata":${this.objectJson(d.metadata, "metadata")}`;
+    if (d.status !== undefined) {
+      if (SESSION_STATUSES.has(d.status)) s += `,"status":"${d.status}"`;
+      else this.warn("session.status", `unknown session status ${safeString(d.status)}; ignored`);
+    }
+    if (d.startedAt !== undefined) s += `,"started_at":${d.startedAt}`;
+    if (d.endedAt !== undefined) s += `,"ended_at":${d.endedAt}`;
+    return s + "}";
+  }
+
+  private objectJson(value: unknown, field: string): string {
+    let v = value;
+    if (typeof v !== "object" || Array.isArray(v) || v === null) {
+      this.warn(`object:${field}`, `${field} must be an object; wrapped as {"value": ...}`);
+      v = { value: v };
+    }
+    return this.payload(v, field) ?? "{}";
+  }
+
+  private tags(value: unknown): string | undefined {
+    if (!Array.isArray(value)) {
+      this.warn("tags", "tags must be an array of strings; ignored");
+      return undefined;
+    }
+    let list = value;
+    if (list.length > LIMITS.tags) {
+      this.warn("tags.count", `more than ${LIMITS.tags} tags; the rest were dropped`);
+      list = list.slice(0, LIMITS.tags);
+    }
+    const parts: string[] = [];
+    for (const t of list) {
+      const q = this.text(t, LIMITS.tagBytes, "tag");
+      if (q !== undefined) parts.push(q);
+    }
+    return `[${parts.join(",")}]`;
+  }
+
+  private usage(value: unknown): string | undefined {
+    if (typeof value !== "object" || value === null) {
+      this.warn("usage", "usage must be an object {inputTokens, outputTokens, ...}; ignored");
+      return undefined;
+    }
+    const u = value as Record<string, unknown>;
+    const parts: string[] = [];
+    const add = (wire: string, v: unknown) => {
+      if (v === undefined || v === null) return;
+      if (typeof v === "number" && Number.isFinite(v) && v >= 0) {
+        parts.push(`"${wire}":${Math.min(Math.round(v), Number.MAX_SAFE_INTEGER)}`);
+      } else {
+        this.warn(`usage.${wire}`, `usage ${wire} must be a non-negative number; ignored`);
+      }
+    };
+    add("input_tokens", u["inputTokens"]);
+    add("output_tokens", u["outputTokens"]);
+    add("total_tokens", u["totalTokens"]);
+    add("cached_tokens", u["cachedTokens"]);
+    return parts.length ? `{${parts.join(",")}}` : undefined;
+  }
+
+  private errorJson(value: unknown): string {
+    let type: unknown;
+    let message: unknown;
+    let stack: unknown;
+    if (value instanceof Error) {
+      type = errorTypeName(value);
+      message = value.message;
+      stack = stackWithCauses(value);
+    } else if (typeof value === "string") {
+      message = value;
+    } else if (typeof value === "object" && value !== null) {
+      const o = value as Record<string, unknown>;
+      try {
+        ({ type, message, stack } = o);
+      } catch {
+        // a throwing getter: fall through with what was read
+      }
+      if (type === undefined && message === undefined && stack === undefined) {
+        type = errorTypeName(value);
+        message = this.payload(value, "error");
+      }
+    } else {
+      type = typeof value;
+      message = safeString(value);
+    }
+    const parts: string[] = [];
+    const t = this.text(type === undefined ? undefined : safeString(type), LIMITS.agentBytes, "error.type");
+    if (t !== undefined) parts.push(`"type":${t}`);
+    const m = this.text(message === undefined ? undefined : safeString(message), LIMITS.errorMessageBytes, "error.message");
+    if (m !== undefined) parts.push(`"message":${m}`);
+    const st = this.text(stack === undefined ? undefined : safeString(stack), LIMITS.errorStackBytes, "error.stack");
+    if (st !== undefined) parts.push(`"stack":${st}`);
+    return `{${parts.join(",")}}`;
+  }
+
+  private reportIssues(issues: number, field: string): void {
+    if (issues & Issue.Truncated) this.warn(`truncated:${field}`, `${field} was larger than ~1 MB and was truncated`);
+    if (issues & Issue.Circular) this.warn(`circular:${field}`, `${field} had circular references, recorded as "[Circular]"`);
+    if (issues & Issue.Depth) this.warn(`depth:${field}`, `${field} was nested deeper than ${LIMITS.depth} levels, cut at "[MaxDepth]"`);
+    if (issues & Issue.Threw) this.warn(`threw:${field}`, `reading ${field} threw (a getter, Proxy or toJSON); recorded as "[Unserializable]"`);
+    if (issues & Issue.Surrogate) this.warn(`surrogate:${field}`, `${field} had invalid UTF-16 (lone surrogates), replaced with U+FFFD`);
+  }
+}
+
+/** String(value) that never throws (symbols, objects with a throwing toString...). */
+export function safeString(value: unknown): string {
+  try {
+    return typeof value === "string" ? value : String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
+/** The stack of `e` followed by those of its causes ("Caused by: ..."), like other runtimes show. */
+function stackWithCauses(e: Error): string | undefined {
+  let out = typeof e.stack === "string" ? e.stack : undefined;
+  let cause: unknown = (e as { cause?: unknown }).cause;
+  for (let depth = 0; depth < 5 && cause !== undefined && cause !== null; depth++) {
+    const text = cause instanceof Error ? (cause.stack ?? `${errorTypeName(cause)}: ${cause.message}`) : safeString(cause);
+    out = (out ?? "") + "\nCaused by: " + text;
+    cause = cause instanceof Error ? (cause as { cause?: unknown }).cause : undefined;
+  }
+  return out;
+}
+
+/** Epoch ms of an RFC 3339 string, keeping fractional digits below the millisecond. */
+function parseTime(s: string): number {
+  const m = RFC3339.exec(s.trim());
+  if (!m) return Date.parse(s);
+  const base = Date.parse(`${m[1]!.replace(/[t ]/, "T")}${m[3]!.toUpperCase()}`);
+  const frac = m[2] ? Number(`0.${m[2]}`) * 1000 : 0;
+  return base + frac;
+}
+
+/** `s` cut so its UTF-8 encoding fits in `maxBytes`, without splitting a character. */
+function cutToBytes(s: string, maxBytes: number, byteLength: (s: string) => number): string {
+  let lo = 0;
+  let hi = Math.min(s.length, maxBytes);
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (byteLength(s.slice(0, mid)) <= maxBytes) lo = mid;
+    else hi = mid - 1;
+  }
+  const c = s.charCodeAt(lo - 1);
+  return s.slice(0, c >= 0xd800 && c <= 0xdbff ? lo - 1 : lo);
+}

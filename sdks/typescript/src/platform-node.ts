@@ -1,0 +1,115 @@
+// The Node.js runtime: AsyncLocalStorage for context, zlib for gzip (on the libuv thread
+// pool, so compression never blocks the event loop), node:http with keep-alive for requests,
+// `beforeExit` for the final flush.
+//
+// Requests use node:http rather than the global fetch: its synchronous work per request is a
+// fraction of fetch's (which matters for not blocking the event loop while sending), and it
+// is loaded already, where the first fetch() of a process loads its implementation (~50 ms).
+
+import { AsyncLocalStorage } from "node:async_hooks";
+import { randomFillSync } from "node:crypto";
+import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import { gzip } from "node:zlib";
+import type { ContextStore, Platform } from "./platform.js";
+import type { FetchInit, FetchLike, FetchResponseLike } from "./types.js";
+import { VERSION } from "./version.js";
+
+class AlsContextStore<T> implements ContextStore<T> {
+  private readonly als = new AsyncLocalStorage<T>();
+
+  get(): T | undefined {
+    return this.als.getStore();
+  }
+
+  run<R, A>(value: T, fn: (arg: A) => R, arg: A): R {
+    return this.als.run(value, fn, arg);
+  }
+}
+
+function gzipText(text: string): Promise<ArrayBuffer> {
+  return new Promise((resolve, reject) => {
+    gzip(text, { level: 5 }, (err, out) => {
+      if (err) reject(err);
+      else resolve(out.buffer.slice(out.byteOffset, out.byteOffset + out.byteLength) as ArrayBuffer);
+    });
+  });
+}
+
+// Shared by all clients; idle keep-alive sockets do not keep the process alive.
+const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 4 });
+const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 4 });
+
+function headerGetter(headers: IncomingHttpHeaders): FetchResponseLike["headers"] {
+  return {
+    get: (name) => {
+      const v = headers[name.toLowerCase()];
+      if (v === undefined) return null;
+      return Array.isArray(v) ? v.join(", ") : v;
+    },
+  };
+}
+
+/** A minimal fetch over node:http(s): the SDK's POSTs, with abort and keep-alive. */
+const nodeFetch: FetchLike = (url: string, init: FetchInit) =>
+  new Promise<FetchResponseLike>((resolve, reject) => {
+    const signal = (init as { signal?: AbortSignal }).signal;
+    const target = new URL(url);
+    const https = target.protocol === "https:";
+    const body = typeof init.body === "string" ? Buffer.from(init.body, "utf8") : Buffer.from(init.body);
+    const req = (https ? httpsRequest : httpRequest)(
+      target,
+      {
+        method: init.method,
+        headers: { ...init.headers, "Content-Length": String(body.length) },
+        agent: https ? httpsAgent : httpAgent,
+        ...(signal ? { signal } : {}),
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("error", reject);
+        res.on("end", () => {
+          const text = Buffer.concat(chunks).toString("utf8");
+          resolve({ status: res.statusCode ?? 0, headers: headerGetter(res.headers), text: () => Promise.resolve(text) });
+        });
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+
+// One `beforeExit` listener for all clients (a listener each would trip Node's
+// MaxListenersExceededWarning in programs that make many clients).
+const exitHooks = new Set<(final: boolean) => Promise<void>>();
+
+function runExitHooks(): void {
+  for (const hook of [...exitHooks]) void hook(true);
+}
+
+export function nodePlatform(): Platform {
+  return {
+    createContext: <T>() => new AlsContextStore<T>(),
+    asyncContext: true,
+    randomFill: (bytes) => {
+      randomFillSync(bytes);
+    },
+    gzip: gzipText,
+    byteLength: (text) => Buffer.byteLength(text, "utf8"),
+    env: (name) => process.env[name],
+    onExit: (hook) => {
+      exitHooks.add(hook);
+      if (exitHooks.size === 1) process.on("beforeExit", runExitHooks);
+      return () => {
+        if (exitHooks.delete(hook) && exitHooks.size === 0) process.off("beforeExit", runExitHooks);
+      };
+    },
+    setTimerRef: (timer, ref) => {
+      const t = timer as { ref?: () => void; unref?: () => void } | undefined;
+      if (ref) t?.ref?.();
+      else t?.unref?.();
+    },
+    userAgent: `agentlog-sdk-typescript/${VERSION} node/${process.version}`,
+    fetch: nodeFetch,
+  };
+}

@@ -1,0 +1,86 @@
+// What the SDK needs from its runtime, so the core stays free of Node- and browser-specific
+// imports. `node.ts` and `index.ts` (browsers, edge) each pass their own implementation.
+
+import type { FetchLike } from "./types.js";
+
+/** Carries a value through synchronous calls and, where the runtime can, across awaits. */
+export interface ContextStore<T> {
+  get(): T | undefined;
+  /** Runs `fn(arg)` with `value` as the current value. */
+  run<R, A>(value: T, fn: (arg: A) => R, arg: A): R;
+}
+
+export interface Platform {
+  /** A new context store (AsyncLocalStorage in Node). */
+  createContext<T>(): ContextStore<T>;
+  /** Whether contexts follow async continuations (false: only synchronous nesting). */
+  readonly asyncContext: boolean;
+  /** Fills `bytes` with cryptographically strong random values. */
+  randomFill(bytes: Uint8Array): void;
+  /** gzip of a UTF-8 text, or undefined when the runtime cannot compress. */
+  gzip: ((text: string) => Promise<ArrayBuffer>) | undefined;
+  /** UTF-8 byte length of a string. */
+  byteLength(text: string): number;
+  /** An environment variable, when the runtime has an environment. */
+  env(name: string): string | undefined;
+  /**
+   * Runs `hook` when the program is about to end (`final`: it will not resume; false for a
+   * hidden page that may come back); returns a function that unregisters it.
+   */
+  onExit(hook: (final: boolean) => Promise<void>): () => void;
+  /**
+   * Whether a pending timer keeps the runtime alive (Node `ref`/`unref`): background timers
+   * must not delay exit, but one that a `flush()` someone awaits depends on must. No-op elsewhere.
+   */
+  setTimerRef(timer: unknown, ref: boolean): void;
+  /** Value of the User-Agent header, when the runtime lets us set one. */
+  readonly userAgent: string | undefined;
+  /** The HTTP client used unless the options give a `fetch` (undefined: `globalThis.fetch`). */
+  readonly fetch: FetchLike | undefined;
+}
+
+/**
+ * A context store without async propagation: the value is visible during the synchronous part
+ * of `fn` only. Used where no AsyncLocalStorage exists (browsers); spans created after an
+ * `await` then need explicit parents (`span.span(...)`).
+ */
+export class SyncContextStore<T> implements ContextStore<T> {
+  private current: T | undefined;
+
+  get(): T | undefined {
+    return this.current;
+  }
+
+  run<R, A>(value: T, fn: (arg: A) => R, arg: A): R {
+    const previous = this.current;
+    this.current = value;
+    try {
+      return fn(arg);
+    } finally {
+      this.current = previous;
+    }
+  }
+}
+
+/** UTF-8 byte length without TextEncoder allocations (lone surrogates count 3, as U+FFFD). */
+export function utf8Length(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) {
+      bytes += 1;
+    } else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      const d = text.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        bytes += 2; // 2 UTF-16 units -> 4 bytes
+        i++;
+      } else {
+        bytes += 2;
+      }
+    } else {
+      bytes += 2;
+    }
+  }
+  return bytes;
+}
