@@ -8,7 +8,7 @@ CMAKE_COMMON := -G Ninja -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER
 DATA    ?= ./agentlog-data
 FUZZ_SECONDS ?= 20
 
-.PHONY: all deps build run test unit asan e2e fuzz-smoke fuzz sdk-python sdk-typescript conformance bench format tidy clean
+.PHONY: all deps build run test unit asan e2e fuzz-smoke fuzz sdk-python sdk-typescript sdk-go conformance bench format tidy clean
 
 all: build
 
@@ -34,7 +34,7 @@ run: build
 
 # Every suite: unit + storage conformance, the same under ASan+UBSan, end-to-end
 # against the real binary, a short fuzzing run of each decoder, and the SDKs' suites.
-test: build unit asan e2e fuzz-smoke sdk-python sdk-typescript conformance
+test: build unit asan e2e fuzz-smoke sdk-python sdk-typescript sdk-go conformance
 	@echo "all suites passed"
 
 unit: build
@@ -59,6 +59,11 @@ sdk-python: build
 sdk-typescript: build
 	AGENTLOG_BIN=$(CURDIR)/build/agentlog bash sdks/typescript/test.sh
 
+# The Go SDK: vet, staticcheck, go test -race (unit and against the real binary), a short
+# fuzzing run of the encoder. sdks/go/toolchain.sh finds (or fetches) Go >= 1.21.
+sdk-go: build
+	AGENTLOG_BIN=$(CURDIR)/build/agentlog bash sdks/go/test.sh
+
 # The SDK conformance suite: every SDK's driver against the real binary.
 conformance: build
 	AGENTLOG_BIN=$(CURDIR)/build/agentlog bash tests/conformance/run.sh
@@ -78,6 +83,7 @@ bench: build
 	$(PYTHON) bench/run.py --bin build/agentlog
 	$(PYTHON) sdks/python/bench.py --bin build/agentlog
 	cd sdks/typescript && npm ci --no-audit --no-fund && npm run --silent build && node bench.mjs
+	AGENTLOG_BIN=$(CURDIR)/build/agentlog bash sdks/go/bench.sh
 
 format:
 	git ls-files '*.h' '*.cc' '*.c' | xargs clang-format -i

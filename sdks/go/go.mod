@@ -1,0 +1,3 @@
+module github.com/agentlog/agentlog/sdks/go
+
+go 1.21
