@@ -10,8 +10,11 @@ packages=(
   # libraries (DESIGN.md / DEVELOPERS.md dependency list)
   libboost1.81-dev libsimdjson-dev libsqlite3-dev libssl-dev zlib1g-dev libzstd-dev
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libargon2-dev
   # tests and benchmarks
   python3 python3-yaml python3-pytest python3-venv wrk curl procps
+  # the dashboard's browser tests (headless)
+  chromium
 )
 
 missing=()

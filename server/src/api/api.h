@@ -8,6 +8,7 @@
 
 #include "api/auth.h"
 #include "api/http_types.h"
+#include "api/stream.h"
 #include "pipeline/pipeline.h"
 #include "store/store.h"
 #include "util/ids.h"
@@ -25,6 +26,7 @@ struct Deps {
   const Clock& clock;
   UuidV7Generator& ids;
   Offload offload;
+  StreamHub* streams = nullptr;  // GET /v1/stream answers 503 without one
 };
 
 class Api {
@@ -36,15 +38,21 @@ class Api {
   void handle(Request req, Respond respond);
 
   // While draining, /readyz answers 503 and writes are refused with 503.
-  void set_draining() { draining_.store(true); }
+  void set_draining();
   bool draining() const { return draining_.load(); }
 
  private:
   void ingest(const Request& req, int64_t project, Respond respond);
+  void login(Request req, Respond respond);
+  void logout(const Request& req, Respond respond);
+  void me(const Principal& principal, Respond respond);
+  void stream(const Request& req, std::string_view query, int64_t project, Respond respond);
+  Response web_asset(const Request& req, std::string_view path) const;
   void route_v1(Request& req, std::string_view path, std::string_view query, int64_t project, Respond respond);
 
   Deps deps_;
   Authenticator auth_;
+  LoginLimiter login_limiter_;
   std::unique_ptr<DecoderPool> decoders_;
   std::atomic<bool> draining_{false};
 };

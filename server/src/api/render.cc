@@ -39,10 +39,12 @@ std::string_view title_for(int status) {
   switch (status) {
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
+    case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 409: return "Conflict";
     case 413: return "Payload Too Large";
+    case 431: return "Request Header Fields Too Large";
     case 415: return "Unsupported Media Type";
     case 422: return "Unprocessable Content";
     case 429: return "Too Many Requests";
@@ -53,9 +55,10 @@ std::string_view title_for(int status) {
 
 }  // namespace
 
-void write_event(JsonWriter& w, const model::Event& e, bool open_only) {
+void write_event(JsonWriter& w, const model::StoredEvent& se, bool open_only) {
+  const model::Event& e = se.event;
   w.begin_object();
-  w.field("id", e.id).field("session_id", e.session_id);
+  w.field("id", e.id).field("seq", se.seq).field("session_id", e.session_id);
   opt(w, "parent_id", e.parent_id);
   opt(w, "trace_id", e.trace_id);
   opt(w, "span_id", e.span_id);

@@ -14,7 +14,8 @@
 
 namespace agentlog::api {
 
-void write_event(JsonWriter& w, const model::Event& e, bool open_only = false);
+// With `open_only` the object is left open for the caller to add members.
+void write_event(JsonWriter& w, const model::StoredEvent& se, bool open_only = false);
 void write_session(JsonWriter& w, const model::Session& s);
 void write_agent(JsonWriter& w, const model::AgentStats& a);
 void write_item_errors(JsonWriter& w, const std::vector<ingest::ItemError>& errors);

@@ -1,4 +1,4 @@
-// agentlog: the single binary. Subcommands: serve, migrate, seed, keys, projects, version.
+// agentlog: the single binary. Subcommands: serve, migrate, seed, keys, projects, users, version.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -7,12 +7,15 @@
 #include <thread>
 
 #include "api/api.h"
+#include "api/stream.h"
+#include "bus/bus.h"
 #include "cli/config.h"
 #include "cli/seed.h"
 #include "http/server.h"
 #include "pipeline/pipeline.h"
 #include "store/sqlite/sqlite_store.h"
 #include "util/crypto.h"
+#include "util/password.h"
 #include "util/ids.h"
 #include "util/log.h"
 #include "util/metrics.h"
@@ -22,6 +25,7 @@ namespace {
 
 constexpr std::string_view kVersion = "0.1.0";
 constexpr int kReaders = 4;
+constexpr std::string_view kDemoEmail = "demo@agentlog.local", kDemoPassword = "agentlog-demo";
 
 template <typename T>
 T check(Result<T> r, std::string_view what) {
@@ -49,6 +53,12 @@ int64_t project_id(store::Store& store, const std::string& name) {
 
 std::string key_prefix(const std::string& secret) { return secret.substr(0, 10); }
 
+// E-mails are compared case-insensitively (stored lower-case), as people type them both ways.
+std::string normalize_email(std::string e) {
+  for (char& c : e) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return e;
+}
+
 int serve(const Config& c) {
   const auto started = std::chrono::steady_clock::now();
   SystemClock clock;
@@ -64,8 +74,10 @@ int serve(const Config& c) {
   pipeline::Limits limits;
   limits.max_queued_events = static_cast<size_t>(c.queue_max_events);
   limits.max_queued_bytes = static_cast<size_t>(c.queue_max_bytes);
-  pipeline::Pipeline pipeline(*store, limits, metrics, clock);
+  bus::InProcessBus bus;
+  pipeline::Pipeline pipeline(*store, &bus, limits, metrics, clock);
   pipeline.start();
+  api::StreamHub streams(*store, bus);
 
   http::ServerOptions so;
   so.host = host;
@@ -77,12 +89,13 @@ int serve(const Config& c) {
   so.request_timeout = std::chrono::milliseconds(c.request_timeout_ms);
   http::Server server(so);
   const std::string bound = check(server.bind(), "listen");
-  api::Api api(api::Deps{*store, pipeline, metrics, clock, ids, server.offload()});
+  api::Api api(api::Deps{*store, pipeline, metrics, clock, ids, server.offload(), &streams});
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   log_always(fmt::format("listening on http://{}", bound));
   spdlog::info("ready in {:.1f} ms (data {}, durability {}, {} io threads)", ms, c.data_dir, c.durability, so.threads);
   server.run(api, pipeline);
   pipeline.drain();
+  bus.stop();  // before `streams`, which its dispatcher calls, goes away
   return 0;
 }
 
@@ -142,6 +155,20 @@ int main(int argc, char** argv) {
   add_common(projects_create);
   add_common(projects_list);
 
+  auto* users_cmd = app.add_subcommand("users", "manage dashboard users");
+  users_cmd->require_subcommand(1);
+  std::string user_email, user_password, user_role = "member";
+  auto* users_create = users_cmd->add_subcommand(
+      "create", "create a user; without --password one is generated and printed as the last line");
+  auto* users_list = users_cmd->add_subcommand("list", "list users");
+  auto* users_delete = users_cmd->add_subcommand("delete", "delete a user and end their log-ins");
+  for (auto* cmd : {users_create, users_list, users_delete}) add_common(cmd);
+  users_create->add_option("--email", user_email, "e-mail address (the log-in name)")->required();
+  users_create->add_option("--password", user_password, "password (at least 8 characters)");
+  users_create->add_option("--role", user_role, "admin, member (default) or viewer")
+      ->check(CLI::IsMember({"admin", "member", "viewer"}));
+  users_delete->add_option("--email", user_email, "e-mail address")->required();
+
   auto* version_cmd = app.add_subcommand("version", "print the version");
 
   CLI11_PARSE(app, argc, argv);
@@ -162,6 +189,13 @@ int main(int argc, char** argv) {
     } else if (seed_cmd->parsed()) {
       auto summary = check(seed_demo(*store, project_id(*store, seed_project), clock.now()), "seed");
       fmt::print("seeded {} sessions and {} events into project '{}'\n", summary.sessions, summary.events, seed_project);
+      // A user to explore the demo with (kept if it exists; `make run` prints these).
+      auto demo_user = store->create_user(std::string(kDemoEmail), hash_password(kDemoPassword), model::Role::kAdmin,
+                                          clock.now());
+      if (!demo_user.is_ok() && demo_user.status().code() != Status::Code::kConflict) {
+        check(demo_user.status(), "create demo user");
+      }
+      fmt::print("dashboard log-in: {} / {}\n", kDemoEmail, kDemoPassword);
     } else if (keys_create->parsed()) {
       const std::string secret = generate_api_secret();
       auto key = check(store->create_key(project_id(*store, key_project), key_name, key_prefix(secret),
@@ -181,6 +215,23 @@ int main(int argc, char** argv) {
     } else if (projects_create->parsed()) {
       auto p = check(store->create_project(project_name, clock.now()), "create project");
       fmt::print("created project '{}' (id {})\n", p.name, p.id);
+    } else if (users_create->parsed()) {
+      const bool generated = user_password.empty();
+      if (generated) user_password = generate_api_secret().substr(3, 20);
+      if (user_password.size() < 8) throw std::runtime_error("the password must have at least 8 characters");
+      auto u = check(store->create_user(normalize_email(user_email), hash_password(user_password),
+                                        *model::parse_role(user_role), clock.now()),
+                     "create user");
+      fmt::print("created {} {} (id {})\n", model::to_string(u.role), u.email, u.id);
+      if (generated) fmt::print("its password is shown only once:\n{}\n", user_password);
+    } else if (users_list->parsed()) {
+      fmt::print("{:<6} {:<40} {:<8} {}\n", "ID", "EMAIL", "ROLE", "CREATED");
+      for (const auto& u : check(store->list_users(), "list users")) {
+        fmt::print("{:<6} {:<40} {:<8} {}\n", u.id, u.email, model::to_string(u.role), format_rfc3339(u.created_at));
+      }
+    } else if (users_delete->parsed()) {
+      check(store->delete_user(normalize_email(user_email)), "delete user");
+      fmt::print("deleted {}\n", normalize_email(user_email));
     } else if (projects_list->parsed()) {
       fmt::print("{:<6} {:<32} {}\n", "ID", "NAME", "CREATED");
       for (const auto& p : check(store->list_projects(), "list projects")) {

@@ -162,7 +162,7 @@ Result<SeedSummary> seed_demo(store::Store& store, int64_t project_id, Micros no
   summary.events = static_cast<int>(batch.events.size());
   // A re-seed replaces the same ids; rollups are recomputed exactly by the store.
   const model::WriteBatch* batches[] = {&batch};
-  if (auto s = store.write(batches); !s.is_ok()) return s;
+  if (auto s = store.write(batches, nullptr); !s.is_ok()) return s;
   return summary;
 }
 

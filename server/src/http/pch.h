@@ -3,5 +3,6 @@
 
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>

@@ -16,6 +16,7 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using asio::awaitable;
 using asio::ip::tcp;
+using namespace asio::experimental::awaitable_operators;
 
 namespace {
 
@@ -45,7 +46,7 @@ auto async_handle(api::Api& api, api::Request req, Token&& token) {
 bhttp::response<bhttp::string_body> to_beast(api::Response r, unsigned version, bool keep_alive) {
   bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(r.status), version};
   if (!r.content_type.empty()) res.set(bhttp::field::content_type, r.content_type);
-  for (auto& [k, v] : r.headers) res.set(k, v);
+  for (auto& [k, v] : r.headers) res.insert(k, v);  // insert: Set-Cookie may repeat
   res.keep_alive(keep_alive);
   res.body() = std::move(r.body);
   res.prepare_payload();
@@ -71,6 +72,45 @@ struct Server::Impl {
     auto res = to_beast(std::move(r), version, keep_alive);
     stream.expires_after(options.request_timeout);
     co_await bhttp::async_write(stream, res, kNoThrow);
+  }
+
+  // Writes a streamed body (Server-Sent Events) until it ends, the client goes away or a
+  // write stalls. The connection is not reused afterwards.
+  awaitable<void> send_stream(beast::tcp_stream& stream, api::Response& r) {
+    using Wake = asio::experimental::concurrent_channel<void(beast::error_code)>;
+    std::shared_ptr<api::BodyStream> body = std::move(r.stream);
+    bhttp::response<bhttp::empty_body> head{static_cast<bhttp::status>(r.status), 11};
+    head.set(bhttp::field::content_type, r.content_type);
+    for (auto& [k, v] : r.headers) head.insert(k, v);
+    head.keep_alive(false);  // the body ends when the connection closes
+    stream.expires_after(options.request_timeout);
+    auto [hec, hn] = co_await bhttp::async_write(stream, head, kNoThrow);
+    if (hec) {
+      body->close();
+      co_return;
+    }
+    // Capacity 1: any number of wake-ups while we write collapse into one.
+    auto wake = std::make_shared<Wake>(stream.get_executor(), 1);
+    body->start([wake] { wake->try_send(beast::error_code{}); });
+    asio::steady_timer idle(stream.get_executor());
+    std::string out;
+    bool idle_now = false;
+    for (;;) {
+      out.clear();
+      const bool more = body->take(out, idle_now);
+      if (!out.empty()) {
+        stream.expires_after(options.request_timeout);
+        auto [wec, wn] = co_await asio::async_write(stream, asio::buffer(out), kNoThrow);
+        if (wec) break;
+      }
+      if (!more) break;
+      idle.expires_after(options.stream_heartbeat);
+      auto result = co_await (wake->async_receive(kNoThrow) || idle.async_wait(kNoThrow));
+      idle_now = result.index() == 1;
+    }
+    body->close();
+    beast::error_code ec;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
   }
 
   // Refuses a request without reading its body; lets the client finish sending a bounded
@@ -155,6 +195,12 @@ struct Server::Impl {
       req.authorization = std::string(msg[bhttp::field::authorization]);
       req.api_key = std::string(msg["X-API-Key"]);
       req.content_type = std::string(msg[bhttp::field::content_type]);
+      req.cookie = std::string(msg[bhttp::field::cookie]);
+      req.csrf_token = std::string(msg["X-CSRF-Token"]);
+      req.last_event_id = std::string(msg["Last-Event-ID"]);
+      req.accept_encoding = std::string(msg[bhttp::field::accept_encoding]);
+      req.if_none_match = std::string(msg[bhttp::field::if_none_match]);
+      req.tls = beast::iequals(msg["X-Forwarded-Proto"], "https");
       req.remote = remote;
       const std::string_view encoding = msg[bhttp::field::content_encoding];
       std::optional<api::Response> early;
@@ -187,6 +233,11 @@ struct Server::Impl {
         res = std::move(*early);
       } else {
         res = co_await async_handle(api, std::move(req), asio::use_awaitable);
+      }
+      if (res.stream) {
+        --in_flight;  // a stream lasts until it ends; it must not hold up a drain
+        co_await send_stream(stream, res);
+        co_return;
       }
       co_await send(stream, std::move(res), version, keep_alive);
       --in_flight;

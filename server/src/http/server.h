@@ -23,6 +23,7 @@ struct ServerOptions {
   size_t max_decompressed_bytes = 50u << 20;
   size_t max_header_bytes = 16u << 10;
   std::chrono::milliseconds request_timeout{30000};
+  std::chrono::milliseconds stream_heartbeat{15000};  // keep-alive comment on idle event streams
 };
 
 class Server {

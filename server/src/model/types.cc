@@ -40,8 +40,14 @@ constexpr std::array<std::pair<std::string_view, SessionSort>, 6> kSessionSorts 
     {"event_count", SessionSort::kEventCount}, {"error_count", SessionSort::kErrorCount},
 }};
 
+constexpr std::array<std::pair<std::string_view, Role>, 3> kRoles = {{
+    {"viewer", Role::kViewer}, {"member", Role::kMember}, {"admin", Role::kAdmin},
+}};
+
 }  // namespace
 
+std::string_view to_string(Role r) { return name_of(kRoles, r); }
+std::optional<Role> parse_role(std::string_view s) { return lookup(kRoles, s); }
 std::string_view to_string(EventType t) { return name_of(kEventTypes, t); }
 std::string_view to_string(EventStatus s) { return name_of(kEventStatuses, s); }
 std::string_view to_string(SessionStatus s) { return name_of(kSessionStatuses, s); }

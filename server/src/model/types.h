@@ -172,4 +172,38 @@ struct AgentStats {
   std::optional<Micros> last_seen_at;
 };
 
+// Per-agent activity in fixed time buckets, for the dashboard's charts. Arrays are aligned
+// with the buckets [from + i*step, from + (i+1)*step) and zero-filled.
+struct AgentSeries {
+  std::optional<std::string> agent;
+  std::vector<int64_t> events, errors, total_tokens;
+  std::vector<double> cost_usd;
+};
+struct TimeSeries {
+  Micros from = 0, step = 0;
+  int buckets = 0;
+  std::vector<AgentSeries> series;
+};
+
+// Dashboard users. Roles are ordered: each can do what the ones before it can.
+enum class Role { kViewer, kMember, kAdmin };
+std::string_view to_string(Role r);
+std::optional<Role> parse_role(std::string_view s);
+
+struct User {
+  int64_t id = 0;
+  std::string email;          // stored lower-cased
+  std::string password_hash;  // argon2id, PHC string format
+  Role role = Role::kViewer;
+  Micros created_at = 0;
+};
+
+// A logged-in browser: the cookie carries the token, the store only its hash.
+struct LoginSession {
+  std::string token_hash;
+  int64_t user_id = 0;
+  std::string csrf_token;
+  Micros created_at = 0, expires_at = 0;
+};
+
 }  // namespace agentlog::model

@@ -3,14 +3,16 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "util/thread.h"
 
 namespace agentlog::pipeline {
 
-Pipeline::Pipeline(store::Store& store, Limits limits, Metrics& metrics, const Clock& clock)
-    : store_(store), limits_(limits), metrics_(metrics), clock_(clock) {}
+Pipeline::Pipeline(store::Store& store, bus::Bus* bus, Limits limits, Metrics& metrics, const Clock& clock)
+    : store_(store), bus_(bus), limits_(limits), metrics_(metrics), clock_(clock) {}
 
 Pipeline::~Pipeline() { drain(); }
 
@@ -53,6 +55,7 @@ void Pipeline::drain() {
 void Pipeline::run() {
   std::vector<Item> group;
   std::vector<const model::WriteBatch*> batches;
+  std::vector<int64_t> seqs;
   for (;;) {
     size_t group_events = 0, group_bytes = 0;
     {
@@ -71,7 +74,7 @@ void Pipeline::run() {
     batches.clear();
     for (const Item& it : group) batches.push_back(&it.batch);
     const auto t0 = std::chrono::steady_clock::now();
-    const Status s = store_.write(batches);
+    const Status s = store_.write(batches, &seqs);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     metrics_.commit_duration().observe(seconds);
     if (s.is_ok()) {
@@ -89,7 +92,26 @@ void Pipeline::run() {
       metrics_.set_queue(queued_events_, queued_bytes_);
     }
     for (Item& it : group) it.done(s);
+    if (s.is_ok() && bus_ && bus_->wanted()) publish(group, seqs);
     group.clear();
+  }
+}
+
+// Moves the committed events out of the group (their requests are answered already).
+void Pipeline::publish(std::vector<Item>& group, const std::vector<int64_t>& seqs) {
+  size_t next = 0;
+  for (Item& it : group) {
+    auto c = std::make_shared<bus::Committed>();
+    c->project_id = it.batch.project_id;
+    c->events.reserve(it.batch.events.size());
+    std::unordered_set<std::string_view> seen;
+    auto touch = [&](const std::string& id) {
+      if (seen.insert(id).second) c->session_ids.push_back(id);
+    };
+    for (const model::SessionPatch& p : it.batch.sessions) touch(p.id);
+    for (const model::Event& e : it.batch.events) touch(e.session_id);
+    for (model::Event& e : it.batch.events) c->events.push_back(model::StoredEvent{std::move(e), seqs[next++]});
+    if (!c->events.empty() || !c->session_ids.empty()) bus_->publish(std::move(c));
   }
 }
 

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <thread>
 
+#include "bus/bus.h"
 #include "model/types.h"
 #include "store/store.h"
 #include "util/metrics.h"
@@ -31,7 +32,8 @@ enum class Admission { kQueued, kQueueFull, kDraining };
 
 class Pipeline {
  public:
-  Pipeline(store::Store& store, Limits limits, Metrics& metrics, const Clock& clock);
+  // `bus` (may be null) receives every commit after it is acknowledged.
+  Pipeline(store::Store& store, bus::Bus* bus, Limits limits, Metrics& metrics, const Clock& clock);
   ~Pipeline();
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;
@@ -49,8 +51,10 @@ class Pipeline {
     Completion done;
   };
   void run();
+  void publish(std::vector<Item>& group, const std::vector<int64_t>& seqs);
 
   store::Store& store_;
+  bus::Bus* bus_;
   const Limits limits_;
   Metrics& metrics_;
   const Clock& clock_;

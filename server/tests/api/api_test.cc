@@ -157,7 +157,7 @@ class ApiTest : public ::testing::Test {
     ASSERT_TRUE(IsOk(other));
     key_id_ = add_key(project_, kKey);
     add_key(other->id, kOtherKey);
-    pipeline_ = std::make_unique<pipeline::Pipeline>(*store_, pipeline::Limits{}, metrics_, clock_);
+    pipeline_ = std::make_unique<pipeline::Pipeline>(*store_, nullptr, pipeline::Limits{}, metrics_, clock_);
     pipeline_->start();
     api_ = make_api(*pipeline_);
   }
@@ -369,7 +369,7 @@ TEST_F(ApiTest, EventOutputHasEveryDocumentedKey) {
   std::set<std::string> keys;
   for (auto [k, v] : o) keys.insert(std::string(k));
   EXPECT_EQ(keys, (std::set<std::string>{
-                      "id",       "session_id", "parent_id",  "trace_id", "span_id",     "type",
+                      "id",       "seq",        "session_id", "parent_id",  "trace_id", "span_id",     "type",
                       "name",     "agent",      "started_at", "ended_at", "duration_ms", "status",
                       "input",    "output",     "error",      "model",    "provider",    "usage",
                       "cost_usd", "attributes", "tags"}));
@@ -477,7 +477,7 @@ TEST_F(ApiTest, ResendingABatchDoesNotDuplicate) {
 TEST_F(ApiTest, FullQueueIs429WithRetryAfter) {
   pipeline::Limits tiny;
   tiny.max_queued_events = 1;
-  pipeline::Pipeline stopped(*store_, tiny, metrics_,
+  pipeline::Pipeline stopped(*store_, nullptr, tiny, metrics_,
                              clock_);  // not started: nothing drains the queue
   auto api = make_api(stopped);
   ResponseSlot first;

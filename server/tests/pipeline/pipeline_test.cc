@@ -103,7 +103,7 @@ Limits limits(size_t events, size_t bytes) {
 }
 
 TEST_F(PipelineTest, CompletesOnlyAfterTheBatchIsReadable) {
-  Pipeline pipeline(*store_, Limits{}, metrics_, clock_);
+  Pipeline pipeline(*store_, nullptr, Limits{}, metrics_, clock_);
   pipeline.start();
   std::atomic<int> visible_events{-1};
   std::atomic<int64_t> session_count{-1};
@@ -130,7 +130,7 @@ TEST_F(PipelineTest, CompletesOnlyAfterTheBatchIsReadable) {
 }
 
 TEST_F(PipelineTest, RefusesWhenQueuedEventsWouldExceedTheBound) {
-  Pipeline pipeline(*store_, limits(10, 1 << 20), metrics_,
+  Pipeline pipeline(*store_, nullptr, limits(10, 1 << 20), metrics_,
                     clock_);  // not started: the queue only fills
   Completions done, refused;
   EXPECT_EQ(pipeline.submit(batch("a", 6), 10, done.callback()), Admission::kQueued);
@@ -151,7 +151,7 @@ TEST_F(PipelineTest, RefusesWhenQueuedEventsWouldExceedTheBound) {
 }
 
 TEST_F(PipelineTest, RefusesWhenQueuedBytesWouldExceedTheBound) {
-  Pipeline pipeline(*store_, limits(1000, 1000), metrics_, clock_);
+  Pipeline pipeline(*store_, nullptr, limits(1000, 1000), metrics_, clock_);
   Completions done, refused;
   EXPECT_EQ(pipeline.submit(batch("a", 1), 600, done.callback()), Admission::kQueued);
   EXPECT_EQ(pipeline.submit(batch("b", 1), 500, refused.callback()), Admission::kQueueFull);
@@ -165,7 +165,7 @@ TEST_F(PipelineTest, RefusesWhenQueuedBytesWouldExceedTheBound) {
 }
 
 TEST_F(PipelineTest, AdmitsAnOversizedBatchIntoAnEmptyQueue) {
-  Pipeline pipeline(*store_, limits(5, 100), metrics_, clock_);
+  Pipeline pipeline(*store_, nullptr, limits(5, 100), metrics_, clock_);
   pipeline.start();
   Completions done;
   ASSERT_EQ(pipeline.submit(batch("big", 50), 10000, done.callback()), Admission::kQueued);
@@ -183,7 +183,7 @@ TEST_F(PipelineTest, AdmitsAnOversizedBatchIntoAnEmptyQueue) {
 TEST_F(PipelineTest, CommitsGroupsOfBoundedSize) {
   Limits l;
   l.max_group_events = 10;
-  Pipeline pipeline(*store_, l, metrics_, clock_);
+  Pipeline pipeline(*store_, nullptr, l, metrics_, clock_);
   Completions done;
   for (int i = 0; i < 5; ++i) {
     ASSERT_EQ(pipeline.submit(batch("g" + std::to_string(i), 4), 10, done.callback()),
@@ -199,7 +199,7 @@ TEST_F(PipelineTest, CommitsGroupsOfBoundedSize) {
 }
 
 TEST_F(PipelineTest, DrainCommitsEverythingQueuedThenRefuses) {
-  Pipeline pipeline(*store_, Limits{}, metrics_, clock_);
+  Pipeline pipeline(*store_, nullptr, Limits{}, metrics_, clock_);
   Completions done;
   for (int i = 0; i < 5; ++i) {
     ASSERT_EQ(pipeline.submit(batch("q" + std::to_string(i), 3), 10, done.callback()),
@@ -219,7 +219,7 @@ TEST_F(PipelineTest, DrainCommitsEverythingQueuedThenRefuses) {
 }
 
 TEST_F(PipelineTest, FailedCommitCompletesWithAnErrorAndKeepsRunning) {
-  Pipeline pipeline(*store_, Limits{}, metrics_, clock_);
+  Pipeline pipeline(*store_, nullptr, Limits{}, metrics_, clock_);
   pipeline.start();
   Completions first;
   ASSERT_EQ(pipeline.submit(batch("x", 1), 10, first.callback()), Admission::kQueued);
@@ -250,7 +250,7 @@ TEST_F(PipelineTest, FailedCommitCompletesWithAnErrorAndKeepsRunning) {
 // the final state is known exactly: the last version each thread sent.
 TEST_F(PipelineTest, ConcurrentSubmittersGiveExactResults) {
   constexpr int kThreads = 8, kSubmits = 40, kPerBatch = 25, kIdsPerThread = 100;
-  Pipeline pipeline(*store_, limits(400, 64 << 20), metrics_, clock_);
+  Pipeline pipeline(*store_, nullptr, limits(400, 64 << 20), metrics_, clock_);
   pipeline.start();
 
   auto version = [](int t, int i, int j) {

@@ -71,7 +71,7 @@ Status StoreConformanceTest::write_to(int64_t project_id, std::vector<Event> eve
                                       std::vector<model::SessionPatch> sessions) {
   const model::WriteBatch batch = make_batch(project_id, std::move(events), std::move(sessions));
   const model::WriteBatch* batches[] = {&batch};
-  return store_->write(batches);
+  return store_->write(batches, nullptr);
 }
 
 Session StoreConformanceTest::session(const std::string& id, int64_t project_id) {
@@ -659,7 +659,7 @@ TEST_P(StoreConformanceTest, WritesSeveralBatchesTogether) {
   const model::WriteBatch third =
       make_batch(project(), {llm_event("e1", "s", kT0 + kSecond, 3, 3, 0.125)});
   const model::WriteBatch* batches[] = {&first, &second, &third};
-  ASSERT_TRUE(IsOk(store().write(batches)));
+  ASSERT_TRUE(IsOk(store().write(batches, nullptr)));
 
   expect_rollup(session("s", project()),
                 third.events);  // the later batch's version replaced the earlier

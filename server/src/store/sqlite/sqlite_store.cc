@@ -380,11 +380,20 @@ SqliteStore::ReaderLease SqliteStore::reader() {
 
 // ---- writes ------------------------------------------------------------------------------
 
-Status SqliteStore::write(std::span<const WriteBatch* const> batches) {
+Status SqliteStore::write(std::span<const WriteBatch* const> batches, std::vector<int64_t>* seqs) {
   Status s;
+  int64_t first_seq = 0;
   {
     std::lock_guard lock(write_mu_);
+    first_seq = writer_->next_seq;
     s = write_locked(batches);
+  }
+  if (s.is_ok() && seqs) {
+    // Sequence numbers are handed out consecutively in batch order.
+    seqs->clear();
+    for (const WriteBatch* b : batches) {
+      for (size_t i = 0; i < b->events.size(); ++i) seqs->push_back(first_seq + static_cast<int64_t>(seqs->size()));
+    }
   }
   if (s.is_ok() && indexer_) indexer_->notify();
   return s;
@@ -768,6 +777,73 @@ Result<Page<StoredEvent, EventCursor>> SqliteStore::search_events(const EventQue
   return page;
 }
 
+Result<std::vector<StoredEvent>> SqliteStore::events_after(const EventQuery& q, int64_t after_seq) {
+  auto r = reader();
+  if (!r) return Status::unavailable("database not migrated");
+  std::string sql = fmt::format("SELECT {} FROM events WHERE seq > ?1 AND project_id = ?2", kEventColumns);
+  if (q.type) sql += " AND type = ?3";
+  if (q.name) sql += " AND name = ?4";
+  if (q.status) sql += " AND status = ?5";
+  if (q.model) sql += " AND model = ?6";
+  if (q.session_id) sql += " AND session_id = ?7";
+  if (q.agent) sql += " AND agent = ?8";
+  sql += " ORDER BY seq LIMIT ?9";
+  auto st = r->stmt(sql);
+  if (!st.is_ok()) return st.status();
+  Stmt& s = **st;
+  s.bind(1, after_seq).bind(2, q.project_id);
+  if (q.type) s.bind(3, model::to_string(*q.type));
+  if (q.name) s.bind(4, *q.name);
+  if (q.status) s.bind(5, model::to_string(*q.status));
+  if (q.model) s.bind(6, *q.model);
+  if (q.session_id) s.bind(7, *q.session_id);
+  if (q.agent) s.bind(8, *q.agent);
+  s.bind(9, q.limit);
+  std::vector<StoredEvent> out;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) out.push_back(read_event(s));
+  if (rc != SQLITE_DONE) return r->conn.error("events after");
+  return out;
+}
+
+Result<TimeSeries> SqliteStore::timeseries(int64_t project_id, Micros from, Micros step, int buckets,
+                                           const std::optional<std::string>& agent) {
+  auto r = reader();
+  if (!r) return Status::unavailable("database not migrated");
+  std::string sql =
+      "SELECT agent, (started_at - ?2) / ?3 AS bucket, count(*), sum(has_error), ifnull(sum(total_tokens), 0), "
+      "ifnull(sum(cost_usd), 0) FROM events WHERE project_id = ?1 AND started_at >= ?2 AND started_at < ?4";
+  if (agent) sql += " AND agent = ?5";
+  sql += " GROUP BY agent, bucket ORDER BY agent NULLS FIRST";
+  auto st = r->stmt(sql);
+  if (!st.is_ok()) return st.status();
+  Stmt& s = **st;
+  s.bind(1, project_id).bind(2, from).bind(3, step).bind(4, from + step * buckets);
+  if (agent) s.bind(5, *agent);
+  TimeSeries ts{from, step, buckets, {}};
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) {
+    const std::optional<std::string> a = s.is_null(0) ? std::nullopt : std::optional<std::string>(s.text(0));
+    if (ts.series.empty() || ts.series.back().agent != a) {
+      model::AgentSeries& n = ts.series.emplace_back();
+      n.agent = a;
+      n.events.assign(buckets, 0);
+      n.errors.assign(buckets, 0);
+      n.total_tokens.assign(buckets, 0);
+      n.cost_usd.assign(buckets, 0);
+    }
+    model::AgentSeries& cur = ts.series.back();
+    const int64_t b = s.int64(1);
+    if (b < 0 || b >= buckets) continue;
+    cur.events[b] = s.int64(2);
+    cur.errors[b] = s.int64(3);
+    cur.total_tokens[b] = s.int64(4);
+    cur.cost_usd[b] = s.real(5);
+  }
+  if (rc != SQLITE_DONE) return r->conn.error("timeseries");
+  return ts;
+}
+
 Result<std::vector<AgentStats>> SqliteStore::agents(int64_t project_id, std::optional<Micros> from,
                                                     std::optional<Micros> to) {
   auto r = reader();
@@ -968,6 +1044,107 @@ Status SqliteStore::touch_key(int64_t key_id, Micros now) {
   if (!st.is_ok()) return st.status();
   st->bind(1, now).bind(2, key_id);
   if (st->step() != SQLITE_DONE) return c.error("touch key");
+  return Status::ok();
+}
+
+// ---- users and log-ins ---------------------------------------------------------------------
+
+namespace {
+constexpr std::string_view kUserColumns = "id, email, password_hash, role, created_at";
+User read_user(const Stmt& s, int at = 0) {
+  return User{s.int64(at), std::string(s.text(at + 1)), std::string(s.text(at + 2)),
+              model::parse_role(s.text(at + 3)).value_or(Role::kViewer), s.int64(at + 4)};
+}
+}  // namespace
+
+Result<User> SqliteStore::create_user(const std::string& email, const std::string& password_hash, Role role,
+                                      Micros now) {
+  std::lock_guard lock(write_mu_);
+  Connection& c = writer_->conn;
+  auto st = c.prepare("INSERT INTO users (email, password_hash, role, created_at) VALUES (?, ?, ?, ?)");
+  if (!st.is_ok()) return st.status();
+  st->bind(1, email).bind(2, password_hash).bind(3, model::to_string(role)).bind(4, now);
+  const int rc = st->step();
+  if (rc == SQLITE_CONSTRAINT_UNIQUE) return Status::conflict(fmt::format("user '{}' already exists", email));
+  if (rc != SQLITE_DONE) return c.error("create user");
+  return User{sqlite3_last_insert_rowid(c.get()), email, password_hash, role, now};
+}
+
+Result<std::vector<User>> SqliteStore::list_users() {
+  auto r = reader();
+  if (!r) return Status::unavailable("database not migrated");
+  auto st = r->stmt(fmt::format("SELECT {} FROM users ORDER BY id", kUserColumns));
+  if (!st.is_ok()) return st.status();
+  std::vector<User> out;
+  int rc;
+  while ((rc = (*st)->step()) == SQLITE_ROW) out.push_back(read_user(**st));
+  if (rc != SQLITE_DONE) return r->conn.error("list users");
+  return out;
+}
+
+Result<User> SqliteStore::find_user(const std::string& email) {
+  auto r = reader();
+  if (!r) return Status::unavailable("database not migrated");
+  auto st = r->stmt(fmt::format("SELECT {} FROM users WHERE email = ?", kUserColumns));
+  if (!st.is_ok()) return st.status();
+  (*st)->bind(1, std::string_view(email));
+  const int rc = (*st)->step();
+  if (rc == SQLITE_ROW) return read_user(**st);
+  if (rc == SQLITE_DONE) return Status::not_found(fmt::format("user '{}' not found", email));
+  return r->conn.error("find user");
+}
+
+Status SqliteStore::delete_user(const std::string& email) {
+  std::lock_guard lock(write_mu_);
+  Connection& c = writer_->conn;
+  auto st = c.prepare("DELETE FROM users WHERE email = ?");
+  if (!st.is_ok()) return st.status();
+  st->bind(1, email);
+  if (st->step() != SQLITE_DONE) return c.error("delete user");
+  if (sqlite3_changes(c.get()) == 0) return Status::not_found(fmt::format("user '{}' not found", email));
+  return Status::ok();
+}
+
+Status SqliteStore::create_login(const LoginSession& l) {
+  std::lock_guard lock(write_mu_);
+  Connection& c = writer_->conn;
+  // Expired log-ins are swept here: log-ins are rare, so the table stays small without a timer.
+  auto sweep = c.prepare("DELETE FROM login_sessions WHERE expires_at <= ?");
+  if (!sweep.is_ok()) return sweep.status();
+  sweep->bind(1, l.created_at);
+  if (sweep->step() != SQLITE_DONE) return c.error("sweep log-ins");
+  auto st = c.prepare(
+      "INSERT INTO login_sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?)");
+  if (!st.is_ok()) return st.status();
+  st->bind(1, l.token_hash).bind(2, l.user_id).bind(3, l.csrf_token).bind(4, l.created_at).bind(5, l.expires_at);
+  if (st->step() != SQLITE_DONE) return c.error("create log-in");
+  return Status::ok();
+}
+
+Result<std::pair<LoginSession, User>> SqliteStore::find_login(const std::string& token_hash, Micros now) {
+  auto r = reader();
+  if (!r) return Status::unavailable("database not migrated");
+  auto st = r->stmt(
+      "SELECT l.token_hash, l.user_id, l.csrf_token, l.created_at, l.expires_at, u.id, u.email, u.password_hash, "
+      "u.role, u.created_at FROM login_sessions l JOIN users u ON u.id = l.user_id "
+      "WHERE l.token_hash = ? AND l.expires_at > ?");
+  if (!st.is_ok()) return st.status();
+  Stmt& s = **st;
+  s.bind(1, std::string_view(token_hash)).bind(2, now);
+  const int rc = s.step();
+  if (rc == SQLITE_DONE) return Status::not_found("no such log-in");
+  if (rc != SQLITE_ROW) return r->conn.error("find log-in");
+  LoginSession l{std::string(s.text(0)), s.int64(1), std::string(s.text(2)), s.int64(3), s.int64(4)};
+  return std::pair{std::move(l), read_user(s, 5)};
+}
+
+Status SqliteStore::delete_login(const std::string& token_hash) {
+  std::lock_guard lock(write_mu_);
+  Connection& c = writer_->conn;
+  auto st = c.prepare("DELETE FROM login_sessions WHERE token_hash = ?");
+  if (!st.is_ok()) return st.status();
+  st->bind(1, token_hash);
+  if (st->step() != SQLITE_DONE) return c.error("delete log-in");
   return Status::ok();
 }
 

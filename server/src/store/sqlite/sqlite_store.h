@@ -29,7 +29,7 @@ class SqliteStore final : public Store {
 
   Status migrate() override;
   bool ready() override;
-  Status write(std::span<const WriteBatch* const> batches) override;
+  Status write(std::span<const WriteBatch* const> batches, std::vector<int64_t>* seqs) override;
 
   Result<Session> create_session(int64_t project_id, const SessionPatch& s, Micros now) override;
   Result<Session> patch_session(int64_t project_id, const SessionPatch& s) override;
@@ -40,8 +40,11 @@ class SqliteStore final : public Store {
                                                         std::optional<EventCursor> after) override;
   Result<StoredEvent> get_event(int64_t project_id, const std::string& id) override;
   Result<Page<StoredEvent, EventCursor>> search_events(const EventQuery& q) override;
+  Result<std::vector<StoredEvent>> events_after(const EventQuery& q, int64_t after_seq) override;
   Result<std::vector<AgentStats>> agents(int64_t project_id, std::optional<Micros> from,
                                          std::optional<Micros> to) override;
+  Result<TimeSeries> timeseries(int64_t project_id, Micros from, Micros step, int buckets,
+                                const std::optional<std::string>& agent) override;
 
   Result<Project> create_project(const std::string& name, Micros now) override;
   Result<std::vector<Project>> list_projects() override;
@@ -54,6 +57,14 @@ class SqliteStore final : public Store {
   Status revoke_key(int64_t project_id, int64_t key_id, Micros now) override;
   Result<ApiKey> find_key_by_hash(const std::string& hash) override;
   Status touch_key(int64_t key_id, Micros now) override;
+  Result<User> create_user(const std::string& email, const std::string& password_hash, Role role,
+                           Micros now) override;
+  Result<std::vector<User>> list_users() override;
+  Result<User> find_user(const std::string& email) override;
+  Status delete_user(const std::string& email) override;
+  Status create_login(const LoginSession& login) override;
+  Result<std::pair<LoginSession, User>> find_login(const std::string& token_hash, Micros now) override;
+  Status delete_login(const std::string& token_hash) override;
   int64_t database_size_bytes() override;
 
  private:
