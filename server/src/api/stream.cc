@@ -79,11 +79,15 @@ class StreamHub::Client final : public BodyStream {
     {
       std::lock_guard lock(mu_);
       if (ended_) return true;
+      // Events reach the hub in seq order, so anything at or below the high-water mark was
+      // sent already (the replay of a reconnect can overtake commits still on the bus).
+      if (seq != 0 && seq <= sent_seq_) return true;
       if (catching_up_) {
         pending_.emplace_back(seq, msg);
         pending_bytes_ += msg.size();
         overflow = pending_bytes_ > max_bytes_;
       } else {
+        if (seq != 0) sent_seq_ = seq;
         buf_ += msg;
         overflow = buf_.size() > max_bytes_;
       }
@@ -104,14 +108,17 @@ class StreamHub::Client final : public BodyStream {
   }
 
   // Sends `replay` and then the live messages that arrived meanwhile and are newer than
-  // `upto` (the last replayed sequence number).
+  // `upto` (the last replayed sequence number; 0 when nothing was replayed).
   void end_catch_up(std::string replay, int64_t upto) {
     std::function<void()> wake;
     {
       std::lock_guard lock(mu_);
       buf_ += replay;
+      sent_seq_ = std::max(sent_seq_, upto);
       for (auto& [seq, msg] : pending_) {
-        if (seq == 0 || seq > upto) buf_ += msg;
+        if (seq != 0 && seq <= sent_seq_) continue;
+        if (seq != 0) sent_seq_ = seq;
+        buf_ += msg;
       }
       pending_.clear();
       catching_up_ = false;
@@ -144,6 +151,7 @@ class StreamHub::Client final : public BodyStream {
   std::function<void()> wake_;
   std::string buf_;
   bool ended_ = false, catching_up_ = false;
+  int64_t sent_seq_ = 0;  // highest event seq sent
   std::vector<std::pair<int64_t, std::string>> pending_;
   size_t pending_bytes_ = 0;
 };
@@ -184,7 +192,7 @@ Result<std::shared_ptr<BodyStream>> StreamHub::open(const StreamFilter& filter, 
       replay = fmt::format("event: reset\ndata: {{\"reason\":\"more than {} events were committed since event {}; "
                            "reload\"}}\n\n",
                            limits_.max_catch_up, *after_seq);
-      upto = INT64_MAX;  // nothing queued meanwhile is sent either: the client reloads
+      upto = 0;  // no replay: what arrives from now on follows the reset
     } else {
       std::vector<std::string> touched;
       std::unordered_set<std::string> seen;
@@ -199,7 +207,7 @@ Result<std::shared_ptr<BodyStream>> StreamHub::open(const StreamFilter& filter, 
       }
     }
   }
-  client->end_catch_up(std::move(replay), upto == INT64_MAX ? INT64_MAX : upto);
+  client->end_catch_up(std::move(replay), upto);
   return std::shared_ptr<BodyStream>(client);
 }
 

@@ -1706,3 +1706,178 @@ TEST_P(StoreConformanceTest, UnknownProjectSeesNothing) {
 }
 
 }  // namespace agentlog::store::conformance
+
+// ---- sequence numbers and the live stream's catch-up ---------------------------------------
+
+namespace agentlog::store::conformance {
+
+TEST_P(StoreConformanceTest, WriteReportsIncreasingSeqsThatReadsAgree) {
+  const model::WriteBatch a = make_batch(project(), {make_event("s1", "x", kT0), make_event("s2", "y", kT0)});
+  const model::WriteBatch b = make_batch(project(), {make_event("s3", "x", kT0 + kMilli)});
+  const model::WriteBatch* batches[] = {&a, &b};
+  std::vector<int64_t> seqs;
+  ASSERT_TRUE(IsOk(store().write(batches, &seqs)));
+  ASSERT_EQ(seqs.size(), 3u);
+  EXPECT_LT(seqs[0], seqs[1]);
+  EXPECT_LT(seqs[1], seqs[2]);
+  for (size_t i = 0; i < 3; ++i) {
+    auto e = store().get_event(project(), "s" + std::to_string(i + 1));
+    ASSERT_TRUE(IsOk(e));
+    EXPECT_EQ(e->seq, seqs[i]);
+  }
+  const model::WriteBatch c = make_batch(project(), {make_event("s4", "x", kT0)});
+  const model::WriteBatch* later[] = {&c};
+  std::vector<int64_t> more;
+  ASSERT_TRUE(IsOk(store().write(later, &more)));
+  ASSERT_EQ(more.size(), 1u);
+  EXPECT_GT(more[0], seqs[2]) << "a later commit gets a higher seq";
+}
+
+TEST_P(StoreConformanceTest, EventsAfterReplaysInSeqOrderWithFilters) {
+  Event e1 = make_event("a1", "s1", kT0 + 5 * kSecond);  // later start, earlier commit
+  e1.agent = "planner";
+  Event e2 = make_event("a2", "s2", kT0);
+  e2.type = EventType::kTool;
+  Event e3 = make_event("a3", "s1", kT0 + kSecond);
+  e3.agent = "planner";
+  e3.type = EventType::kLlm;
+  ASSERT_TRUE(IsOk(write({e1})));
+  ASSERT_TRUE(IsOk(write({e2})));
+  ASSERT_TRUE(IsOk(write({e3})));
+  ASSERT_TRUE(IsOk(write_to(other_project(), {make_event("o1", "s1", kT0)})));
+  const int64_t first = store().get_event(project(), "a1")->seq;
+
+  auto ids = [&](EventQuery q, int64_t after) {
+    q.project_id = project();
+    auto r = store().events_after(q, after);
+    EXPECT_TRUE(IsOk(r));
+    std::vector<std::string> out;
+    if (r.is_ok()) {
+      for (const auto& e : *r) out.push_back(e.event.id);
+    }
+    return out;
+  };
+  EventQuery all;
+  all.limit = 100;
+  EXPECT_EQ(ids(all, 0), (std::vector<std::string>{"a1", "a2", "a3"})) << "commit order, not time order";
+  EXPECT_EQ(ids(all, first), (std::vector<std::string>{"a2", "a3"})) << "exclusive of after_seq";
+  EventQuery by_session = all;
+  by_session.session_id = "s1";
+  EXPECT_EQ(ids(by_session, 0), (std::vector<std::string>{"a1", "a3"}));
+  EventQuery by_type = all;
+  by_type.type = EventType::kTool;
+  EXPECT_EQ(ids(by_type, 0), (std::vector<std::string>{"a2"}));
+  EventQuery by_agent = all;
+  by_agent.agent = "planner";
+  EXPECT_EQ(ids(by_agent, first), (std::vector<std::string>{"a3"}));
+  EventQuery limited = all;
+  limited.limit = 2;
+  EXPECT_EQ(ids(limited, 0), (std::vector<std::string>{"a1", "a2"}));
+}
+
+TEST_P(StoreConformanceTest, ResentEventIsReplayedAgainWithANewSeq) {
+  ASSERT_TRUE(IsOk(write({make_event("r1", "s", kT0)})));
+  const int64_t before = store().get_event(project(), "r1")->seq;
+  ASSERT_TRUE(IsOk(write({make_event("r1", "s", kT0 + kMilli)})));
+  EventQuery q;
+  q.project_id = project();
+  auto r = store().events_after(q, before);
+  ASSERT_TRUE(IsOk(r));
+  ASSERT_EQ(r->size(), 1u) << "a client that saw the old version must get the new one";
+  EXPECT_EQ((*r)[0].event.started_at, kT0 + kMilli);
+}
+
+// ---- time series ---------------------------------------------------------------------------
+
+TEST_P(StoreConformanceTest, TimeseriesBucketsEventsPerAgent) {
+  const Micros minute = 60 * kSecond;
+  Event p1 = llm_event("t1", "s1", kT0 + 10 * kSecond, 10, 5, 0.5);
+  p1.agent = "planner";
+  Event p2 = llm_event("t2", "s1", kT0 + 2 * minute + kSecond, 1, 1, 0.25);
+  p2.agent = "planner";
+  p2.error = model::ErrorInfo{"E", "boom", std::nullopt};
+  p2.status = EventStatus::kError;
+  Event c1 = make_event("t3", "s2", kT0 + 2 * minute);
+  c1.agent = "coder";
+  Event none = make_event("t4", "s3", kT0);
+  Event outside = make_event("t5", "s3", kT0 + 3 * minute);  // the window ends before it
+  Event before = make_event("t6", "s3", kT0 - 1);
+  before.agent = "coder";
+  ASSERT_TRUE(IsOk(write({p1, p2, c1, none, outside, before})));
+
+  auto ts = store().timeseries(project(), kT0, minute, 3, std::nullopt);
+  ASSERT_TRUE(IsOk(ts));
+  EXPECT_EQ(ts->from, kT0);
+  EXPECT_EQ(ts->step, minute);
+  EXPECT_EQ(ts->buckets, 3);
+  std::map<std::optional<std::string>, model::AgentSeries> by_agent;
+  for (const auto& s : ts->series) by_agent[s.agent] = s;
+  ASSERT_EQ(by_agent.size(), 3u);
+  const auto& planner = by_agent["planner"];
+  EXPECT_EQ(planner.events, (std::vector<int64_t>{1, 0, 1}));
+  EXPECT_EQ(planner.errors, (std::vector<int64_t>{0, 0, 1}));
+  EXPECT_EQ(planner.total_tokens, (std::vector<int64_t>{15, 0, 2}));
+  EXPECT_EQ(planner.cost_usd, (std::vector<double>{0.5, 0, 0.25}));
+  EXPECT_EQ(by_agent["coder"].events, (std::vector<int64_t>{0, 0, 1}));
+  EXPECT_EQ(by_agent[std::nullopt].events, (std::vector<int64_t>{1, 0, 0}));
+
+  auto only = store().timeseries(project(), kT0, minute, 3, std::string("coder"));
+  ASSERT_TRUE(IsOk(only));
+  ASSERT_EQ(only->series.size(), 1u);
+  EXPECT_EQ(only->series[0].agent, "coder");
+
+  auto other = store().timeseries(other_project(), kT0, minute, 3, std::nullopt);
+  ASSERT_TRUE(IsOk(other));
+  EXPECT_TRUE(other->series.empty());
+}
+
+// ---- users and log-ins ---------------------------------------------------------------------
+
+TEST_P(StoreConformanceTest, CreatesFindsListsAndDeletesUsers) {
+  auto a = store().create_user("ada@example.com", "$argon2id$hash-a", model::Role::kAdmin, kT0);
+  ASSERT_TRUE(IsOk(a));
+  auto v = store().create_user("vic@example.com", "$argon2id$hash-v", model::Role::kViewer, kT0 + 1);
+  ASSERT_TRUE(IsOk(v));
+  EXPECT_NE(a->id, v->id);
+  EXPECT_TRUE(HasCode(store().create_user("ada@example.com", "x", model::Role::kMember, kT0).status(), Status::Code::kConflict));
+  auto found = store().find_user("vic@example.com");
+  ASSERT_TRUE(IsOk(found));
+  EXPECT_EQ(found->id, v->id);
+  EXPECT_EQ(found->password_hash, "$argon2id$hash-v");
+  EXPECT_EQ(found->role, model::Role::kViewer);
+  EXPECT_EQ(found->created_at, kT0 + 1);
+  EXPECT_TRUE(HasCode(store().find_user("nobody@example.com").status(), Status::Code::kNotFound));
+  auto all = store().list_users();
+  ASSERT_TRUE(IsOk(all));
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].email, "ada@example.com");
+  ASSERT_TRUE(IsOk(store().delete_user("ada@example.com")));
+  EXPECT_TRUE(HasCode(store().delete_user("ada@example.com"), Status::Code::kNotFound));
+  EXPECT_EQ(store().list_users()->size(), 1u);
+}
+
+TEST_P(StoreConformanceTest, LoginsExpireEndOnLogoutAndDieWithTheirUser) {
+  auto u = store().create_user("ada@example.com", "h", model::Role::kMember, kT0);
+  ASSERT_TRUE(IsOk(u));
+  const model::LoginSession l{"hash1", u->id, "csrf1", kT0, kT0 + 10 * kSecond};
+  ASSERT_TRUE(IsOk(store().create_login(l)));
+  auto found = store().find_login("hash1", kT0 + kSecond);
+  ASSERT_TRUE(IsOk(found));
+  EXPECT_EQ(found->first.csrf_token, "csrf1");
+  EXPECT_EQ(found->first.expires_at, kT0 + 10 * kSecond);
+  EXPECT_EQ(found->second.email, "ada@example.com");
+  EXPECT_EQ(found->second.role, model::Role::kMember);
+  EXPECT_TRUE(HasCode(store().find_login("hash1", kT0 + 10 * kSecond).status(), Status::Code::kNotFound))
+      << "expired";
+  EXPECT_TRUE(HasCode(store().find_login("other", kT0).status(), Status::Code::kNotFound));
+
+  ASSERT_TRUE(IsOk(store().create_login({"hash2", u->id, "csrf2", kT0, kT0 + 100 * kSecond})));
+  ASSERT_TRUE(IsOk(store().delete_login("hash2")));
+  EXPECT_TRUE(HasCode(store().find_login("hash2", kT0).status(), Status::Code::kNotFound));
+
+  ASSERT_TRUE(IsOk(store().create_login({"hash3", u->id, "csrf3", kT0, kT0 + 100 * kSecond})));
+  ASSERT_TRUE(IsOk(store().delete_user("ada@example.com")));
+  EXPECT_TRUE(HasCode(store().find_login("hash3", kT0).status(), Status::Code::kNotFound));
+}
+
+}  // namespace agentlog::store::conformance
