@@ -8,7 +8,7 @@ CMAKE_COMMON := -G Ninja -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER
 DATA    ?= ./agentlog-data
 FUZZ_SECONDS ?= 20
 
-.PHONY: all deps build run test unit asan e2e fuzz-smoke fuzz sdk-python sdk-typescript sdk-go conformance bench format tidy clean
+.PHONY: all deps web build run test unit asan e2e web-test fuzz-smoke fuzz sdk-python sdk-typescript sdk-go conformance bench format tidy clean
 
 all: build
 
@@ -18,8 +18,19 @@ deps:
 build/build.ninja: CMakeLists.txt | deps
 	cmake -S . -B build $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=Release
 
-# The release binary at build/agentlog (acceptance tests use exactly this path).
-build: deps build/build.ninja
+# The dashboard: web/dist, embedded into the binary. npm ci runs when the lockfile changes,
+# the Vite build when a source does.
+WEB_SRC := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json
+web/node_modules/.installed: web/package-lock.json | deps
+	cd web && npm ci --no-audit --no-fund
+	touch $@
+web/dist/index.html: web/node_modules/.installed $(WEB_SRC)
+	cd web && npm run --silent build
+web: web/dist/index.html
+
+# The release binary at build/agentlog (acceptance tests use exactly this path), with the
+# dashboard built in.
+build: deps web build/build.ninja
 	cmake --build build -j $(JOBS) --target agentlog
 
 # Serves the API on an embedded database with demo data.
@@ -28,13 +39,14 @@ run: build
 	build/agentlog seed --demo --data $(DATA)
 	@key=$$(build/agentlog keys create --data $(DATA) --name make-run | tail -n 1) && echo && \
 	  echo "AgentLog: http://127.0.0.1:7654 (unless agentlog.toml or AGENTLOG_LISTEN say otherwise)" && \
+	  echo "Dashboard log-in: demo@agentlog.local / agentlog-demo" && \
 	  echo "API key for project 'default' (shown once): $$key" && \
 	  echo "Try: curl -H 'Authorization: Bearer $$key' 'http://127.0.0.1:7654/v1/sessions?limit=5'" && echo
 	build/agentlog serve --data $(DATA)
 
 # Every suite: unit + storage conformance, the same under ASan+UBSan, end-to-end
 # against the real binary, a short fuzzing run of each decoder, and the SDKs' suites.
-test: build unit asan e2e fuzz-smoke sdk-python sdk-typescript sdk-go conformance
+test: build unit asan e2e web-test fuzz-smoke sdk-python sdk-typescript sdk-go conformance
 	@echo "all suites passed"
 
 unit: build
@@ -50,6 +62,11 @@ asan: deps build-asan/build.ninja
 
 e2e: build
 	AGENTLOG_BIN=$(CURDIR)/build/agentlog $(PYTHON) -m pytest -q -p no:cacheprovider tests/e2e
+
+# The dashboard: strict type-check, vitest, and Playwright (Debian's Chromium, headless)
+# against the real binary.
+web-test: build
+	AGENTLOG_BIN=$(CURDIR)/build/agentlog bash web/test.sh
 
 # The Python SDK: mypy --strict, ruff, pytest (unit and against the real binary).
 sdk-python: build
@@ -92,4 +109,4 @@ tidy: build
 	git ls-files 'server/src/*.cc' | xargs clang-tidy -p build --quiet
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz web/dist web/node_modules/.installed

@@ -3,7 +3,7 @@ cookie session, CSRF, roles, rate limit), the live stream (GET /v1/stream, SSE),
 agents time series."""
 from __future__ import annotations
 
-import http.client
+import gzip
 import json
 import re
 import signal
@@ -369,3 +369,33 @@ def test_agents_timeseries_buckets_events(server):
     assert len(default["t"]) <= 201 and default["step_seconds"] % 60 == 0, "last 24 h in whole minutes"
     assert_problem(server.get(qs("/v1/agents/timeseries", step=1, **{"from": rfc(base)})), 400, "invalid-parameter")
     assert_problem(server.get(qs("/v1/agents/timeseries", **{"from": rfc(base), "to": rfc(base)})), 400)
+
+
+# ---------------------------------------------------------------------------- the dashboard's files
+
+def test_dashboard_is_served_with_caching_compression_and_spa_fallback(shared_server):
+    s = shared_server
+    index = s.get("/", key=None)
+    assert index.status == 200 and index.headers["Content-Type"].startswith("text/html"), index.describe()
+    assert index.headers["Cache-Control"] == "no-cache"
+    assert "default-src 'self'" in index.headers["Content-Security-Policy"]
+    html = index.raw.decode()
+    assets = re.findall(r'(?:src|href)="(/assets/[^"]+)"', html)
+    assert any(a.endswith(".js") for a in assets), html
+    etag = index.headers["ETag"]
+    assert s.get("/", key=None, headers={"If-None-Match": etag}).status == 304
+    # The app's own routes get the app, so links can be shared and reloaded.
+    deep = s.get("/sessions/some-id?event=e1", key=None)
+    assert deep.status == 200 and deep.raw == index.raw
+    compressed = 0
+    for a in assets:
+        plain = s.get(a, key=None)
+        assert plain.status == 200 and "immutable" in plain.headers["Cache-Control"], plain.describe()
+        assert plain.headers.get("Content-Encoding") is None, "no gzip for a client that did not ask"
+        gz = s.get(a, key=None, headers={"Accept-Encoding": "gzip, br"})
+        if gz.headers.get("Content-Encoding") == "gzip":
+            compressed += 1
+            assert gzip.decompress(gz.raw) == plain.raw
+    assert compressed > 0, "scripts and styles compress well; they must be sent gzipped"
+    assert_problem(s.get("/assets/missing.js", key=None), 404, "not-found")
+    assert_problem(s.get("/v1/unknown"), 404, "not-found")
