@@ -79,8 +79,12 @@ def test_401_after_cli_revoke(shared_server):
 
 def test_404_unknown_routes_and_ids(shared_server):
     srv = shared_server
-    for path in ("/nope", "/v1/nope", "/v1/sessions/x/nope", "/v1", "/v2/sessions", "/v1/events/a/b"):
+    for path in ("/v1/nope", "/v1/sessions/x/nope", "/v1", "/v1/events/a/b", "/assets/nope.js", "/nope.txt"):
         assert_problem(srv.get(path), 404, "not-found")
+    # Paths outside /v1 belong to the dashboard, which routes (and shows "not found") itself.
+    for path in ("/nope", "/v2/sessions"):
+        r = srv.get(path)
+        assert r.status == 200 and r.headers["Content-Type"].startswith("text/html"), r.describe()
     assert_problem(srv.request("POST", "/v1/unknown", {"a": 1}), 404, "not-found")
     missing = uid("missing-")
     for method, path, body in [("GET", f"/v1/sessions/{missing}", None),
