@@ -851,8 +851,9 @@ Result<std::vector<AgentStats>> SqliteStore::agents(int64_t project_id, std::opt
   std::string sql =
       "SELECT agent, status, event_count, error_count, llm_count, tool_count, input_tokens, output_tokens, "
       "total_tokens, cost_usd, started_at, ended_at, last_event_at FROM sessions WHERE project_id = ?1";
-  if (from) sql += " AND started_at >= ?2";
-  if (to) sql += " AND started_at < ?3";
+  // Written on the indexed expression (sessions_started) so a time window is an index range.
+  if (from) sql += " AND ifnull(started_at, -999999999999999999) >= ?2";
+  if (to) sql += " AND ifnull(started_at, -999999999999999999) < ?3 AND started_at IS NOT NULL";
   auto st = r->stmt(sql);
   if (!st.is_ok()) return st.status();
   Stmt& s = **st;
