@@ -330,6 +330,8 @@ def test_a_reader_that_stops_reading_is_dropped_and_ingest_goes_on(shared_server
         received += len(chunk)
     slow.close()
     assert received < 800 * 50_000 * 0.75, received
+    dropped = re.search(r"^agentlog_stream_dropped_clients_total (\d+)$", shared_server.metrics(), re.M)
+    assert dropped and int(dropped.group(1)) >= 1
 
 
 def test_sigterm_ends_open_streams_and_exits_promptly(servers):

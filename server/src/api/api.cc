@@ -270,6 +270,14 @@ void Api::handle(Request req, Respond respond) {
         r.body += "# HELP agentlog_database_size_bytes Size of the database files on disk.\n";
         r.body += "# TYPE agentlog_database_size_bytes gauge\n";
         r.body += fmt::format("agentlog_database_size_bytes {}\n", deps_.store.database_size_bytes());
+        if (deps_.streams) {
+          r.body += "# HELP agentlog_stream_clients Open GET /v1/stream connections.\n";
+          r.body += "# TYPE agentlog_stream_clients gauge\n";
+          r.body += fmt::format("agentlog_stream_clients {}\n", deps_.streams->clients());
+          r.body += "# HELP agentlog_stream_dropped_clients_total Stream clients disconnected for falling behind.\n";
+          r.body += "# TYPE agentlog_stream_dropped_clients_total counter\n";
+          r.body += fmt::format("agentlog_stream_dropped_clients_total {}\n", deps_.streams->dropped_clients());
+        }
         finish(std::move(r));
       });
     case RouteId::kOpenApi: return finish(json_response(200, std::string(kOpenApiDocument[0].second)));
