@@ -413,3 +413,15 @@ def test_request_timeout_drops_stalled_requests(module_servers):
         assert took < 6, f"a stalled request held its connection for {took:.1f}s with request_timeout_ms=1000"
         assert answer == b"" or answer.startswith(b"HTTP/1.1 4"), answer[:200]
     expect(srv.get("/healthz", key=None), 200)
+
+
+def test_head_sends_headers_only_so_keep_alive_stays_in_step(shared_server):
+    """A HEAD answer with a body would be read as the start of the next response."""
+    status, raw, err = raw_exchange(shared_server.port,
+                                    b"HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+                                    b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert err is None and status == 200, raw
+    first, rest = raw.split(b"\r\n\r\n", 1)
+    assert b"Content-Length: 15" in first, "HEAD reports the GET's length"
+    assert rest.startswith(b"HTTP/1.1 200"), raw
+    assert rest.endswith(b'{"status":"ok"}'), raw

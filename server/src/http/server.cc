@@ -68,10 +68,17 @@ struct Server::Impl {
 
   // Responses are taken by reference: gcc 12 miscompiles coroutine parameters of
   // non-trivial class type passed by value (double destruction).
-  awaitable<void> send(beast::tcp_stream& stream, api::Response&& r, unsigned version, bool keep_alive) {
+  awaitable<void> send(beast::tcp_stream& stream, api::Response&& r, unsigned version, bool keep_alive,
+                       bool head_only = false) {
     auto res = to_beast(std::move(r), version, keep_alive);
     stream.expires_after(options.request_timeout);
-    co_await bhttp::async_write(stream, res, kNoThrow);
+    if (head_only) {
+      // HEAD: the GET's headers (Content-Length included), no body.
+      bhttp::response_serializer<bhttp::string_body> sr(res);
+      co_await bhttp::async_write_header(stream, sr, kNoThrow);
+    } else {
+      co_await bhttp::async_write(stream, res, kNoThrow);
+    }
   }
 
   // Writes a streamed body (Server-Sent Events) until it ends, the client goes away or a
@@ -189,6 +196,7 @@ struct Server::Impl {
       auto& msg = parser.get();
       const bool keep_alive = msg.keep_alive() && !draining.load();
       const unsigned version = msg.version();
+      const bool req_is_head = msg.method() == bhttp::verb::head;
       api::Request req;
       req.method = std::string(msg.method_string());
       req.target = target;
@@ -239,7 +247,7 @@ struct Server::Impl {
         co_await send_stream(stream, res);
         co_return;
       }
-      co_await send(stream, std::move(res), version, keep_alive);
+      co_await send(stream, std::move(res), version, keep_alive, req_is_head);
       --in_flight;
       if (!keep_alive) break;
     }
