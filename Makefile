@@ -20,11 +20,11 @@ build/build.ninja: CMakeLists.txt | deps
 
 # The dashboard: web/dist, embedded into the binary. npm ci runs when the lockfile changes,
 # the Vite build when a source does.
+# (npm ci rewrites node_modules/.package-lock.json, so it marks an install up to date.)
 WEB_SRC := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json
-web/node_modules/.installed: web/package-lock.json | deps
+web/node_modules/.package-lock.json: web/package-lock.json | deps
 	cd web && npm ci --no-audit --no-fund
-	touch $@
-web/dist/index.html: web/node_modules/.installed $(WEB_SRC)
+web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SRC)
 	cd web && npm run --silent build
 web: web/dist/index.html
 
@@ -101,6 +101,7 @@ bench: build
 	$(PYTHON) sdks/python/bench.py --bin build/agentlog
 	cd sdks/typescript && npm ci --no-audit --no-fund && npm run --silent build && node bench.mjs
 	AGENTLOG_BIN=$(CURDIR)/build/agentlog bash sdks/go/bench.sh
+	AGENTLOG_BIN=$(CURDIR)/build/agentlog node bench/dashboard.mjs
 
 format:
 	git ls-files '*.h' '*.cc' '*.c' | xargs clang-format -i
@@ -109,4 +110,4 @@ tidy: build
 	git ls-files 'server/src/*.cc' | xargs clang-tidy -p build --quiet
 
 clean:
-	rm -rf build build-asan build-fuzz web/dist web/node_modules/.installed
+	rm -rf build build-asan build-fuzz web/dist

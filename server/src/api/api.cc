@@ -679,7 +679,9 @@ void Api::stream(const Request& req, std::string_view query, int64_t project, Re
     if (!f.events && !f.sessions) params.add_error("include", "must name events, sessions or both");
   }
   std::optional<int64_t> after;
-  const std::string last = params.str("last_event_id").value_or(req.last_event_id);
+  // The header wins: a browser's own reconnect keeps the URL (and its old position) but
+  // sends the newest id it saw in Last-Event-ID.
+  const std::string last = !req.last_event_id.empty() ? req.last_event_id : params.str("last_event_id").value_or("");
   if (!last.empty()) {
     int64_t v = 0;
     const auto [end, ec] = std::from_chars(last.data(), last.data() + last.size(), v);

@@ -65,8 +65,9 @@ class Store {
   virtual Result<std::vector<StoredEvent>> events_after(const EventQuery& q, int64_t after_seq) = 0;
   virtual Result<std::vector<AgentStats>> agents(int64_t project_id, std::optional<Micros> from,
                                                  std::optional<Micros> to) = 0;
-  // Events, errors, tokens and cost per agent (of the event) in `buckets` buckets of
-  // `step` from `from`; only agents with activity in the window have a series.
+  // Events, errors, tokens and cost per agent in `buckets` buckets of `step` from `from`;
+  // an event without an agent counts for its session's agent. Only agents with activity
+  // in the window have a series.
   virtual Result<TimeSeries> timeseries(int64_t project_id, Micros from, Micros step, int buckets,
                                         const std::optional<std::string>& agent) = 0;
 

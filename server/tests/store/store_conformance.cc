@@ -1799,11 +1799,13 @@ TEST_P(StoreConformanceTest, TimeseriesBucketsEventsPerAgent) {
   p2.status = EventStatus::kError;
   Event c1 = make_event("t3", "s2", kT0 + 2 * minute);
   c1.agent = "coder";
-  Event none = make_event("t4", "s3", kT0);
+  Event none = make_event("t4", "s4", kT0);  // a session without any agent
   Event outside = make_event("t5", "s3", kT0 + 3 * minute);  // the window ends before it
+  Event inherits = make_event("t7", "s1", kT0 + 2 * minute + 2 * kSecond);  // s1 is the planner's session
   Event before = make_event("t6", "s3", kT0 - 1);
   before.agent = "coder";
   ASSERT_TRUE(IsOk(write({p1, p2, c1, none, outside, before})));
+  ASSERT_TRUE(IsOk(write({inherits})));
 
   auto ts = store().timeseries(project(), kT0, minute, 3, std::nullopt);
   ASSERT_TRUE(IsOk(ts));
@@ -1814,7 +1816,7 @@ TEST_P(StoreConformanceTest, TimeseriesBucketsEventsPerAgent) {
   for (const auto& s : ts->series) by_agent[s.agent] = s;
   ASSERT_EQ(by_agent.size(), 3u);
   const auto& planner = by_agent["planner"];
-  EXPECT_EQ(planner.events, (std::vector<int64_t>{1, 0, 1}));
+  EXPECT_EQ(planner.events, (std::vector<int64_t>{1, 0, 2})) << "with the agent-less event of its session";
   EXPECT_EQ(planner.errors, (std::vector<int64_t>{0, 0, 1}));
   EXPECT_EQ(planner.total_tokens, (std::vector<int64_t>{15, 0, 2}));
   EXPECT_EQ(planner.cost_usd, (std::vector<double>{0.5, 0, 0.25}));

@@ -810,11 +810,17 @@ Result<TimeSeries> SqliteStore::timeseries(int64_t project_id, Micros from, Micr
                                            const std::optional<std::string>& agent) {
   auto r = reader();
   if (!r) return Status::unavailable("database not migrated");
+  // An event without an agent counts for its session's agent, as in the agents overview:
+  // such events are first grouped per session, so the session is looked up once.
   std::string sql =
-      "SELECT agent, (started_at - ?2) / ?3 AS bucket, count(*), sum(has_error), ifnull(sum(total_tokens), 0), "
-      "ifnull(sum(cost_usd), 0) FROM events WHERE project_id = ?1 AND started_at >= ?2 AND started_at < ?4";
-  if (agent) sql += " AND agent = ?5";
-  sql += " GROUP BY agent, bucket ORDER BY agent NULLS FIRST";
+      "SELECT coalesce(x.agent, s.agent) AS a, x.bucket, sum(x.n), sum(x.errors), sum(x.tokens), sum(x.cost) FROM "
+      "(SELECT agent, CASE WHEN agent IS NULL THEN session_id END AS sid, (started_at - ?2) / ?3 AS bucket, "
+      "count(*) AS n, sum(has_error) AS errors, ifnull(sum(total_tokens), 0) AS tokens, "
+      "ifnull(sum(cost_usd), 0) AS cost FROM events "
+      "WHERE project_id = ?1 AND started_at >= ?2 AND started_at < ?4 GROUP BY agent, sid, bucket) x "
+      "LEFT JOIN sessions s ON x.sid IS NOT NULL AND s.project_id = ?1 AND s.id = x.sid";
+  if (agent) sql += " WHERE a = ?5";
+  sql += " GROUP BY a, x.bucket ORDER BY a NULLS FIRST";
   auto st = r->stmt(sql);
   if (!st.is_ok()) return st.status();
   Stmt& s = **st;
