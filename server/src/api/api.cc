@@ -469,10 +469,7 @@ void Api::handle(Request req, Respond respond) {
         q.model = params.str("model");
         q.session_id = params.str("session_id");
         q.agent = params.str("agent");
-        if (auto t = params.str("type")) {
-          q.type = model::parse_event_type(*t);
-          if (!q.type) params.add_error("type", "is not an event type");
-        }
+        q.type = params.event_type("type");
         if (auto st = params.str("status")) {
           q.status = model::parse_event_status(*st);
           if (!q.status) params.add_error("status", "must be one of ok, error, running");
@@ -669,10 +666,7 @@ void Api::stream(const Request& req, std::string_view query, int64_t project, Re
   f.project_id = project;
   f.session_id = params.str("session_id");
   f.agent = params.str("agent");
-  if (auto t = params.str("type")) {
-    f.type = model::parse_event_type(*t);
-    if (!f.type) params.add_error("type", "is not an event type");
-  }
+  f.type = params.event_type("type");
   if (auto inc = params.str("include")) {
     f.events = inc->find("events") != std::string::npos;
     f.sessions = inc->find("sessions") != std::string::npos;

@@ -73,6 +73,14 @@ std::optional<Micros> Params::time(std::string_view name) {
   return t;
 }
 
+std::optional<model::EventType> Params::event_type(std::string_view name) {
+  const auto s = str(name);
+  if (!s) return std::nullopt;
+  auto t = model::parse_event_type(*s);
+  if (!t) add_error(name, "is not an event type");
+  return t;
+}
+
 std::optional<bool> Params::boolean(std::string_view name, bool fallback) {
   const auto s = str(name);
   if (!s) return fallback;

@@ -24,6 +24,8 @@ class Params {
   std::optional<int> integer(std::string_view name, int min, int max, int fallback);
   std::optional<Micros> time(std::string_view name);
   std::optional<bool> boolean(std::string_view name, bool fallback);
+  // An event type; nullopt when absent or invalid (then recorded as an error).
+  std::optional<model::EventType> event_type(std::string_view name);
   void add_error(std::string_view field, std::string message);
 
   bool ok() const { return errors_.empty(); }
