@@ -1,4 +1,5 @@
 #include "api/api.h"
+#include "api/web_assets.h"
 
 #include <gtest/gtest.h>
 
@@ -202,12 +203,26 @@ class ApiTest : public ::testing::Test {
 // ---- routing -------------------------------------------------------------------------------
 
 TEST_F(ApiTest, UnknownRoutesAreNotFound) {
-  for (const char* target :
-       {"/nope", "/v1", "/v1/unknown", "/v1/sessions/a/b/c", "/v2/sessions", "/"}) {
+  for (const char* target : {"/v1", "/v1/unknown", "/v1/sessions/a/b/c", "/assets/none.js", "/robots.txt"}) {
     SCOPED_TRACE(target);
     const Response r = get(target);
     expect_problem(r, 404, "not-found");
     EXPECT_EQ(str_at(ParsedJson(r.body), "/instance"), target);
+  }
+}
+
+TEST_F(ApiTest, PathsOutsideV1AreTheDashboard) {
+  for (const char* target : {"/", "/nope", "/sessions/abc", "/v2/sessions"}) {
+    SCOPED_TRACE(target);
+    const Response r = get(target);
+    if (kWebAssetsCount == 0) {  // a build without web/dist says so instead
+      expect_problem(r, 404, "not-found");
+      EXPECT_NE(r.body.find("without the dashboard"), std::string::npos) << r.body;
+    } else {
+      EXPECT_EQ(r.status, 200);
+      EXPECT_EQ(r.content_type, "text/html; charset=utf-8");
+      EXPECT_EQ(r.body, get("/index.html").body) << "the app routes itself";
+    }
   }
 }
 
@@ -757,7 +772,7 @@ TEST_F(ApiTest, SearchForWordsWithPunctuationIs200) {
 
 // Paths, parameters and headers may hold any bytes; every answer is still valid JSON.
 TEST_F(ApiTest, ProblemBodiesAreValidJsonForAnyInput) {
-  const std::vector<std::string> targets = {"/v1/\xFF\xFE\"<>\\", "/\xC0\xAF",
+  const std::vector<std::string> targets = {"/v1/\xFF\xFE\"<>\\", "/v1/\xC0\xAF",
                                             "/v1/sessions/\xED\xA0\x80/x/y",
                                             std::string("/v1/nul\0here", 12)};
   for (const std::string& target : targets) {
