@@ -8,7 +8,7 @@ CMAKE_COMMON := -G Ninja -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER
 DATA    ?= ./agentlog-data
 FUZZ_SECONDS ?= 20
 
-.PHONY: all deps web build run test unit asan e2e web-test fuzz-smoke fuzz sdk-python sdk-typescript sdk-go conformance bench format tidy clean
+.PHONY: all deps web build run run-cluster test unit asan e2e scaleout web-test fuzz-smoke fuzz sdk-python sdk-typescript sdk-go conformance bench bench-postgres format tidy clean
 
 all: build
 
@@ -46,22 +46,36 @@ run: build
 
 # Every suite: unit + storage conformance, the same under ASan+UBSan, end-to-end
 # against the real binary, a short fuzzing run of each decoder, and the SDKs' suites.
-test: build unit asan e2e web-test fuzz-smoke sdk-python sdk-typescript sdk-go conformance
+test: build unit asan e2e scaleout web-test fuzz-smoke sdk-python sdk-typescript sdk-go conformance
 	@echo "all suites passed"
+
+# The storage conformance suite runs against SQLite and PostgreSQL: scripts/services.sh
+# starts a throwaway PostgreSQL (and Redis) on loopback and passes its URL in
+# AGENTLOG_TEST_DATABASE_URL. AGENTLOG_SKIP_POSTGRES=1 skips the PostgreSQL cases (reported).
+SERVICES := bash scripts/services.sh run --
 
 unit: build
 	cmake --build build -j $(JOBS) --target agentlog_tests
-	cd build && ctest --output-on-failure -j $(JOBS)
+	$(SERVICES) bash -c 'cd build && ctest --output-on-failure -j $(JOBS)'
 
 build-asan/build.ninja: CMakeLists.txt | deps
 	cmake -S . -B build-asan $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=Debug -DAGENTLOG_SANITIZE=ON -DAGENTLOG_BUILD_SERVER=OFF
 
 asan: deps build-asan/build.ninja
 	cmake --build build-asan -j $(JOBS)
-	cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ctest --output-on-failure -j $(JOBS)
+	$(SERVICES) bash -c 'cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ctest --output-on-failure -j $(JOBS)'
 
 e2e: build
 	AGENTLOG_BIN=$(CURDIR)/build/agentlog $(PYTHON) -m pytest -q -p no:cacheprovider tests/e2e
+
+# Scale-out mode: two replicas on one PostgreSQL and one Redis (kill -9 mid-load, streams
+# across replicas, idempotent re-sends), and structural checks of deploy/.
+scaleout: build
+	$(SERVICES) env AGENTLOG_BIN=$(CURDIR)/build/agentlog $(PYTHON) -m pytest -q -p no:cacheprovider tests/scaleout
+
+# Two replicas on PostgreSQL + Redis with demo data, as docs/deployment.md describes.
+run-cluster: build
+	bash scripts/run-cluster.sh build/agentlog
 
 # The dashboard: strict type-check, vitest, and Playwright (Debian's Chromium, headless)
 # against the real binary.
@@ -98,10 +112,15 @@ fuzz: deps build-fuzz/build.ninja
 
 bench: build
 	$(PYTHON) bench/run.py --bin build/agentlog
+	bash scripts/services.sh run --durable -- $(PYTHON) bench/postgres.py --bin build/agentlog
 	$(PYTHON) sdks/python/bench.py --bin build/agentlog
 	cd sdks/typescript && npm ci --no-audit --no-fund && npm run --silent build && node bench.mjs
 	AGENTLOG_BIN=$(CURDIR)/build/agentlog bash sdks/go/bench.sh
 	AGENTLOG_BIN=$(CURDIR)/build/agentlog node bench/dashboard.mjs
+
+# PostgreSQL alone: raw COPY ceiling, ingest through the server, queries on 1M events.
+bench-postgres: build
+	bash scripts/services.sh run --durable -- $(PYTHON) bench/postgres.py --bin build/agentlog
 
 format:
 	git ls-files '*.h' '*.cc' '*.c' | xargs clang-format -i

@@ -55,6 +55,10 @@ TARGET_RATIO = 0.6
 TARGET_RSS_MB = 200
 TARGET_STARTUP_MS = 100
 TARGET_SEARCH_LAG_MS = 1000
+# Issue #8: OTLP protobuf ingest of typical GenAI spans, durable ack, 2 cores.
+TARGET_OTLP_SPANS = 80_000
+OTLP_SPANS_PER_REQUEST = 500
+OTLP_MARKER = "~@OTLP@~"  # bench/otlp.lua makes every copy of a template unique
 QUERY_TARGETS_MS = {
     "session_list": 10,
     "timeline_1000": 20,
@@ -556,6 +560,107 @@ def ingest_benchmark(binary: Path, work: Path, seconds: int, connections: int, t
     return result
 
 
+# --------------------------------------------------------------------------- 2b. OTLP ingest
+
+def otlp_tool(binary: Path, problems: list[str]) -> Path | None:
+    """agentlog_otlp_bench next to the server binary, built on demand in its build dir."""
+    tool = binary.parent / "agentlog_otlp_bench"
+    if not tool.exists() and (binary.parent / "build.ninja").exists():
+        log("building agentlog_otlp_bench")
+        p = subprocess.run(["cmake", "--build", str(binary.parent), "-j", "2", "--target", "agentlog_otlp_bench"],
+                           capture_output=True, text=True)
+        if p.returncode != 0:
+            problems.append("otlp: cannot build agentlog_otlp_bench:\n" + (p.stdout + p.stderr)[-1500:])
+            return None
+    if not tool.exists():
+        problems.append(f"otlp: {tool} not found; OTLP benchmarks skipped")
+        return None
+    return tool
+
+
+def otlp_ingest_benchmark(binary: Path, work: Path, seconds: int, connections: int, threads: int,
+                          warmup: int, problems: list[str]) -> dict | None:
+    """POST /v1/traces, protobuf, 500 GenAI spans per request, answered after commit."""
+    tool = otlp_tool(binary, problems)
+    if tool is None:
+        return None
+    result: dict = {"connections": connections, "threads": threads, "duration_s": seconds, "warmup_s": warmup,
+                    "spans_per_request": OTLP_SPANS_PER_REQUEST}
+    # Decode cost per span, single thread: hand-written reader vs libprotobuf vs OTLP/JSON.
+    p = subprocess.run([str(tool), "--spans", str(OTLP_SPANS_PER_REQUEST), "--json"], capture_output=True, text=True)
+    if p.returncode == 0:
+        result["decode"] = json.loads(p.stdout.strip().splitlines()[-1])
+    else:
+        problems.append(f"otlp: decode micro-benchmark failed: {p.stderr[-500:]}")
+    data = work / "otlp-data"
+    bodies = work / "otlp-bodies"
+    shutil.rmtree(data, ignore_errors=True)
+    shutil.rmtree(bodies, ignore_errors=True)
+    p = subprocess.run([str(tool), "--write-bodies", str(bodies), "--count", "8", "--spans",
+                        str(OTLP_SPANS_PER_REQUEST), "--marker", OTLP_MARKER], capture_output=True, text=True)
+    if p.returncode != 0:
+        problems.append(f"otlp: cannot write request bodies: {p.stderr[-500:]}")
+        return None
+    result.update(json.loads(p.stdout.strip().splitlines()[-1]))
+    url_tag = int(time.time()) % 200
+    server = Server(binary, data).start()
+    log(f"otlp ingest: server pid {server.pid}; wrk -t{threads} -c{connections}, {warmup} s warm-up + {seconds} s")
+
+    def wrk(tag: int, secs: int) -> dict:
+        cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{secs}s", "--latency", "--timeout", "30s",
+               "-H", f"Authorization: Bearer {API_KEY}", "-H", "Content-Type: application/x-protobuf",
+               "-s", str(BENCH_DIR / "otlp.lua"), f"http://{server.host}:{server.port}", "--",
+               str(bodies), "8", f"{tag:02x}", str(OTLP_SPANS_PER_REQUEST)]
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=secs + 120)
+        m = re.search(r"^AGENTLOG_WRK_RESULT (\{.*\})$", p.stdout, re.M)
+        if p.returncode != 0 or not m:
+            raise BenchError(f"wrk (otlp) failed (exit {p.returncode}):\n{(p.stdout + p.stderr)[-2000:]}")
+        return json.loads(m.group(1))
+
+    try:
+        acked = 0
+        if warmup > 0:
+            w = wrk(url_tag, warmup)
+            acked += w["accepted"]
+        cpu0, t0 = proc_cpu_seconds(server.pid), time.perf_counter()
+        rss = RssSampler(server.pid)
+        rss.start()
+        r = wrk(url_tag + 1, seconds)
+        rss.stop()
+        cpu1, t1 = proc_cpu_seconds(server.pid), time.perf_counter()
+        acked += r["accepted"]
+        dur = r["duration_us"] / 1e6
+        lat = r["latency_us"]
+        result.update({
+            "requests": r["requests"], "ok200": r["ok200"], "non200": r["non200"],
+            "non200_statuses": r["statuses"], "partial_success": r["short_accept"], "socket_errors": r["errors"],
+            "spans_accepted": r["accepted"],
+            "spans_per_sec": r["accepted"] / dur if dur else 0.0,
+            "latency_ms": {k: lat[k] / 1000 for k in ("min", "mean", "p50", "p90", "p99", "p999", "max")},
+            "rss_max_mb": rss.max_kb / 1024,
+            "server_cpu_percent": (100 * (cpu1 - cpu0) / (t1 - t0)) if cpu0 is not None and cpu1 is not None else None,
+        })
+        if r["non200"] or r["short_accept"] or any(r["errors"].values()):
+            problems.append(f"otlp: {r['non200']} non-200 ({r['statuses'] or 'none'}), {r['short_accept']} partial "
+                            f"successes, socket errors {r['errors']}; first: {r['first_error']}")
+        m_total = metric_value(fetch_metrics(server), "agentlog_ingest_events_total")
+        slack = (2 if warmup > 0 else 1) * connections * OTLP_SPANS_PER_REQUEST
+        result["verify"] = {"acked_spans": acked, "metrics_ingest_events_total": m_total,
+                            "unacked_in_flight_max": slack}
+        ok = m_total is not None and acked <= m_total <= acked + slack
+        if not ok:
+            problems.append(f"otlp: agentlog_ingest_events_total = {m_total} but {acked} spans were acknowledged")
+        result["verified"] = ok
+    finally:
+        code, secs = server.stop()
+        result["shutdown"] = {"exit_code": code, "seconds": round(secs, 3)}
+        if code != 0:
+            problems.append(f"otlp: server exit code after SIGTERM was {code}")
+    shutil.rmtree(data, ignore_errors=True)
+    shutil.rmtree(bodies, ignore_errors=True)
+    return result
+
+
 # --------------------------------------------------------------------------- 3. data set
 
 def dataset_spec(quick: bool) -> dict:
@@ -874,6 +979,27 @@ def build_table(res: dict) -> list[dict]:
             ing["rss_max_mb"] <= TARGET_RSS_MB)
         if ing.get("server_cpu_percent") is not None:
             add("server CPU during ingest (% of one core)", fmt_num(ing["server_cpu_percent"]))
+    otlp = res.get("otlp")
+    if otlp and "spans_per_sec" in otlp:
+        sps = otlp["spans_per_sec"]
+        add(f"OTLP protobuf ingest spans/s ({otlp['spans_per_request']}-span GenAI requests, "
+            f"{otlp['connections']} conns, durable ack)", fmt_num(sps), f">= {TARGET_OTLP_SPANS:,}",
+            sps >= TARGET_OTLP_SPANS)
+        if "ratio_to_native_json_ingest" in otlp:
+            add("OTLP spans/s / native JSON ingest events/s (same run)", f"{otlp['ratio_to_native_json_ingest']:.2f}")
+        lat = otlp["latency_ms"]
+        add("OTLP request latency p50 / p99 (ms)", f"{lat['p50']:.1f} / {lat['p99']:.1f}")
+        add("OTLP non-200 responses / partial successes", f"{otlp['non200']} / {otlp['partial_success']}", "0 / 0",
+            otlp["non200"] == 0 and otlp["partial_success"] == 0)
+        v = otlp.get("verify", {})
+        add("OTLP spans stored / acknowledged", f"{v.get('metrics_ingest_events_total')} / {v.get('acked_spans')}",
+            "stored >= acked", bool(otlp.get("verified")))
+    if otlp and "decode" in otlp:
+        u = otlp["decode"]["us_per_span"]
+        add("OTLP CPU per span: decode+map protobuf / OTLP-JSON (us)",
+            f"{u['protobuf_total']:.2f} / {u['json_total']:.2f}")
+        add("OTLP protobuf read per span: hand-written / libprotobuf (us)",
+            f"{u['protobuf_handwritten_read']:.3f} / {u['protobuf_libprotobuf_parse_and_adapt']:.3f}")
     ds = res.get("dataset")
     if ds:
         b = ds.get("build", {})
@@ -926,6 +1052,7 @@ def main() -> int:
                     help="smoke run: 100k-event data set, shorter ingest, smaller ceiling")
     ap.add_argument("--skip-queries", action="store_true", help="only the ceiling and ingest")
     ap.add_argument("--skip-ingest", action="store_true", help="skip the wrk ingest benchmark")
+    ap.add_argument("--skip-otlp", action="store_true", help="skip the OTLP (POST /v1/traces) benchmarks")
     ap.add_argument("--fresh", action="store_true", help="regenerate the cached data set")
     ap.add_argument("--connections", type=int, default=4, help="wrk connections (default 4)")
     ap.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
@@ -984,6 +1111,16 @@ def main() -> int:
             log(f"ingest: {res['ingest']['events_per_sec']:,.0f} events/s, "
                 f"p99 {res['ingest']['latency_ms']['p99']:.1f} ms, "
                 f"RSS max {res['ingest']['rss_max_mb']:.0f} MB")
+        if not args.skip_otlp:
+            otlp = otlp_ingest_benchmark(binary, work, duration, args.connections, args.threads, warmup, problems)
+            if otlp:
+                res["otlp"] = otlp
+                native = (res.get("ingest") or {}).get("events_per_sec")
+                if native and otlp.get("spans_per_sec"):
+                    otlp["ratio_to_native_json_ingest"] = otlp["spans_per_sec"] / native
+                log(f"otlp ingest: {otlp.get('spans_per_sec', 0):,.0f} spans/s"
+                    + (f" ({otlp['ratio_to_native_json_ingest']:.2f}x native JSON ingest)"
+                       if "ratio_to_native_json_ingest" in otlp else ""))
         if not args.skip_queries:
             spec = dataset_spec(args.quick)
             ddir = work / spec["name"]

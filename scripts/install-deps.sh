@@ -11,6 +11,10 @@ packages=(
   libboost1.81-dev libsimdjson-dev libsqlite3-dev libssl-dev zlib1g-dev libzstd-dev
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libgtest-dev libgmock-dev libbenchmark-dev
   libargon2-dev
+  # scale-out mode: PostgreSQL client library and hiredis; the servers for its tests
+  libpq-dev libhiredis-dev postgresql-15 postgresql-contrib redis-server
+  # OTLP: the reference protobuf implementation the OTLP tests, fuzzer and benchmark compare against
+  libprotobuf-dev protobuf-compiler
   # tests and benchmarks
   python3 python3-yaml python3-pytest python3-venv wrk curl procps
   # the dashboard's browser tests (headless)

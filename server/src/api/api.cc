@@ -10,6 +10,7 @@
 
 #include <charconv>
 
+#include "api/otlp.h"
 #include "api/params.h"
 #include "api/render.h"
 #include "api/web_assets.h"
@@ -27,7 +28,7 @@ using model::SessionSort;
 
 enum class RouteId {
   kHealthz, kReadyz, kMetrics, kOpenApi, kIngest, kSessions, kSession, kSessionEvents, kEvents, kEvent, kAgents,
-  kTimeseries, kStream, kLogin, kLogout, kMe, kWeb, kNone
+  kTimeseries, kStream, kLogin, kLogout, kMe, kWeb, kTraces, kNone
 };
 
 struct Route {
@@ -69,6 +70,11 @@ Route match(std::string_view path) {
     if (s[1] == "events") return {RouteId::kEvents, "/v1/events", "GET", {}};
     if (s[1] == "agents") return {RouteId::kAgents, "/v1/agents", "GET", {}};
     if (s[1] == "stream") return {RouteId::kStream, "/v1/stream", "GET", {}};
+    if (s[1] == "traces") return {RouteId::kTraces, "/v1/traces", "POST", {}};
+  }
+  // OTLP/HTTP exporters append /v1/traces to a base URL; this one is AgentLog's + /v1/otlp.
+  if (s.size() == 4 && s[1] == "otlp" && s[2] == "v1" && s[3] == "traces") {
+    return {RouteId::kTraces, "/v1/otlp/v1/traces", "POST", {}};
   }
   if (s.size() == 3 && s[1] == "agents" && s[2] == "timeseries") {
     return {RouteId::kTimeseries, "/v1/agents/timeseries", "GET", {}};
@@ -226,7 +232,9 @@ void write_tree(JsonWriter& w, size_t i, const std::vector<model::StoredEvent>& 
 Api::Api(Deps deps)
     : deps_(std::move(deps)),
       auth_(deps_.store, deps_.clock),
-      decoders_(std::make_unique<DecoderPool>(deps_.clock, deps_.ids)) {}
+      decoders_(std::make_unique<DecoderPool>(deps_.clock, deps_.ids)),
+      otlp_(std::make_unique<OtlpHandler>(OtlpDeps{deps_.store, deps_.pipeline, deps_.clock, auth_, deps_.offload,
+                                                   [this] { return draining(); }})) {}
 Api::~Api() = default;
 
 void Api::set_draining() {
@@ -286,6 +294,8 @@ void Api::handle(Request req, Respond respond) {
 
   if (route.id == RouteId::kWeb) return finish(web_asset(req, path));
   if (route.id == RouteId::kLogin) return login(std::move(req), std::move(finish));
+  // OTLP answers in its own format (google.rpc.Status bodies) and accepts Basic auth.
+  if (route.id == RouteId::kTraces) return otlp_->handle(req, std::move(finish));
 
   // An API key when one is presented, else the dashboard's log-in cookie.
   const std::string_view secret = bearer_secret(req);

@@ -18,6 +18,7 @@
 namespace agentlog::api {
 
 class DecoderPool;
+class OtlpHandler;
 
 struct Deps {
   store::Store& store;
@@ -54,6 +55,7 @@ class Api {
   Authenticator auth_;
   LoginLimiter login_limiter_;
   std::unique_ptr<DecoderPool> decoders_;
+  std::unique_ptr<OtlpHandler> otlp_;  // POST /v1/traces
   std::atomic<bool> draining_{false};
 };
 

@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <map>
+#include <set>
 #include <unordered_set>
 #include <utility>
 
@@ -261,7 +261,7 @@ void StreamHub::on_commits(const std::vector<std::shared_ptr<const bus::Committe
     }
   };
 
-  std::map<std::pair<int64_t, std::string>, bool> sessions;  // touched sessions, in a stable order
+  std::set<std::pair<int64_t, std::string>> sessions;  // touched (project, session), in a stable order
   for (const auto& commit : commits) {
     for (const model::StoredEvent& e : commit->events) {
       const bool any = std::any_of(live.begin(), live.end(),
@@ -270,13 +270,15 @@ void StreamHub::on_commits(const std::vector<std::shared_ptr<const bus::Committe
       deliver(event_message(e), e.seq, [&](const StreamFilter& f) { return wants_event(f, commit->project_id, e.event); });
     }
     for (const std::string& id : commit->session_ids) {
-      if (sessions.size() < kMaxSessionsPerDelivery) sessions.emplace(std::pair{commit->project_id, id}, true);
+      if (sessions.size() < kMaxSessionsPerDelivery) sessions.emplace(commit->project_id, id);
     }
   }
   const bool any_sessions = std::any_of(live.begin(), live.end(), [](const auto& c) { return c->filter.sessions; });
   if (any_sessions) {
-    for (const auto& [key, unused] : sessions) {
-      const auto& [project, id] = key;
+    for (const auto& touched : sessions) {
+      // Named copies, not structured bindings: lambdas capture them (clang 14 refuses bindings).
+      const int64_t project = touched.first;
+      const std::string& id = touched.second;
       const bool any = std::any_of(live.begin(), live.end(), [&](const auto& c) {
         const StreamFilter& f = c->filter;
         return f.sessions && f.project_id == project && (!f.session_id || *f.session_id == id);

@@ -35,12 +35,17 @@ void apply(Config& c, std::string_view source, Get get) {
   if (auto v = get("queue_max_events")) c.queue_max_events = parse_int(source, "queue_max_events", *v, 1);
   if (auto v = get("queue_max_bytes")) c.queue_max_bytes = parse_int(source, "queue_max_bytes", *v, 1);
   if (auto v = get("request_timeout_ms")) c.request_timeout_ms = parse_int(source, "request_timeout_ms", *v, 1);
+  if (auto v = get("database")) c.database = *v;
+  if (auto v = get("redis")) c.redis = *v;
+  if (auto v = get("otlp_auth_header")) c.otlp_auth_header = *v;
 }
 
-// Environment names differ from toml keys in two places, as documented.
+// Environment names differ from toml keys in a few places, as documented.
 const char* env_name(std::string_view key) {
   if (key == "data_dir") return "AGENTLOG_DATA";
   if (key == "log_level") return "AGENTLOG_LOG";
+  if (key == "database") return "AGENTLOG_DATABASE_URL";
+  if (key == "redis") return "AGENTLOG_REDIS_URL";
   return nullptr;
 }
 
@@ -67,7 +72,8 @@ Config load_config(const Overrides& flags) {
       for (const auto& [k, v] : t) {
         static constexpr std::string_view kKnown[] = {"listen", "data_dir", "durability", "threads", "log_level",
                                                       "api_key", "max_body_bytes", "max_decompressed_bytes",
-                                                      "queue_max_events", "queue_max_bytes", "request_timeout_ms"};
+                                                      "queue_max_events", "queue_max_bytes", "request_timeout_ms",
+                                                      "otlp_auth_header", "database", "redis"};
         if (std::find(std::begin(kKnown), std::end(kKnown), k.str()) == std::end(kKnown)) {
           throw std::runtime_error(fmt::format("{}: unknown key '{}'", *file, k.str()));
         }
@@ -98,6 +104,8 @@ Config load_config(const Overrides& flags) {
   if (flags.durability) c.durability = *flags.durability;
   if (flags.log_level) c.log_level = *flags.log_level;
   if (flags.threads) c.threads = *flags.threads;
+  if (flags.database) c.database = *flags.database;
+  if (flags.redis) c.redis = *flags.redis;
   if (c.durability != "normal" && c.durability != "full") {
     throw std::runtime_error(fmt::format("durability must be normal or full, got '{}'", c.durability));
   }

@@ -19,11 +19,14 @@ struct Config {
   int64_t queue_max_events = 200000;
   int64_t queue_max_bytes = 64 << 20;
   int64_t request_timeout_ms = 30000;
+  std::string database = "sqlite";  // or postgres://... (scale-out mode)
+  std::string redis;                 // redis://... : the bus between replicas (needs PostgreSQL)
+  std::string otlp_auth_header;  // an extra header holding an API key (e.g. x-honeycomb-team style)
 };
 
 // What the command line set explicitly (highest precedence).
 struct Overrides {
-  std::optional<std::string> config_file, listen, data_dir, durability, log_level;
+  std::optional<std::string> config_file, listen, data_dir, durability, log_level, database, redis;
   std::optional<int> threads;
 };
 

@@ -1,4 +1,4 @@
-// agentlog: the single binary. Subcommands: serve, migrate, seed, keys, projects, users, version.
+// agentlog: the single binary. Subcommands: serve, migrate, seed, keys, projects, users, backup, version.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -9,11 +9,12 @@
 #include "api/api.h"
 #include "api/stream.h"
 #include "bus/bus.h"
+#include "cli/backends.h"
 #include "cli/config.h"
 #include "cli/seed.h"
 #include "http/server.h"
 #include "pipeline/pipeline.h"
-#include "store/sqlite/sqlite_store.h"
+#include "store/sqlite/backup.h"
 #include "util/crypto.h"
 #include "util/password.h"
 #include "util/ids.h"
@@ -34,17 +35,6 @@ T check(Result<T> r, std::string_view what) {
 }
 void check(const Status& s, std::string_view what) {
   if (!s.is_ok()) throw std::runtime_error(fmt::format("{}: {}", what, s.message()));
-}
-
-std::unique_ptr<store::sqlite::SqliteStore> open_store(const Config& c, bool background) {
-  store::sqlite::SqliteOptions o;
-  o.data_dir = c.data_dir;
-  o.full_durability = c.durability == "full";
-  o.readers = background ? kReaders : 1;
-  o.background = background;
-  auto store = check(store::sqlite::SqliteStore::open(o), "open database");
-  check(store->migrate(), "migrate");
-  return store;
 }
 
 int64_t project_id(store::Store& store, const std::string& name) {
@@ -74,7 +64,8 @@ int serve(const Config& c) {
   pipeline::Limits limits;
   limits.max_queued_events = static_cast<size_t>(c.queue_max_events);
   limits.max_queued_bytes = static_cast<size_t>(c.queue_max_bytes);
-  bus::InProcessBus bus;
+  auto bus_owner = open_bus(c, *store);
+  bus::Bus& bus = *bus_owner;
   pipeline::Pipeline pipeline(*store, &bus, limits, metrics, clock);
   pipeline.start();
   api::StreamHub streams(*store, bus);
@@ -87,12 +78,14 @@ int serve(const Config& c) {
   so.max_body_bytes = static_cast<size_t>(c.max_body_bytes);
   so.max_decompressed_bytes = static_cast<size_t>(c.max_decompressed_bytes);
   so.request_timeout = std::chrono::milliseconds(c.request_timeout_ms);
+  so.api_key_header = c.otlp_auth_header;
   http::Server server(so);
   const std::string bound = check(server.bind(), "listen");
   api::Api api(api::Deps{*store, pipeline, metrics, clock, ids, server.offload(), &streams});
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   log_always(fmt::format("listening on http://{}", bound));
-  spdlog::info("ready in {:.1f} ms (data {}, durability {}, {} io threads)", ms, c.data_dir, c.durability, so.threads);
+  spdlog::info("ready in {:.1f} ms (database {}{}, durability {}, {} io threads)", ms, describe_database(c),
+               c.redis.empty() ? "" : ", redis bus", c.durability, so.threads);
   server.run(api, pipeline);
   pipeline.drain();
   bus.stop();  // before `streams`, which its dispatcher calls, goes away
@@ -110,6 +103,8 @@ int main(int argc, char** argv) {
                                           "data directory (default ./agentlog-data)");
     cmd->add_option_function<std::string>("--config", [&](const std::string& v) { flags.config_file = v; },
                                           "config file (default ./agentlog.toml if present)");
+    cmd->add_option_function<std::string>("--database", [&](const std::string& v) { flags.database = v; },
+                                          "sqlite (default, in --data) or postgres://user:pass@host:port/db");
   };
 
   auto* serve_cmd = app.add_subcommand("serve", "run the server");
@@ -118,6 +113,8 @@ int main(int argc, char** argv) {
                                               "HOST:PORT (default 127.0.0.1:7654; port 0 picks a free port)");
   serve_cmd->add_option_function<std::string>("--durability", [&](const std::string& v) { flags.durability = v; },
                                               "normal (survives crashes) or full (survives power loss)");
+  serve_cmd->add_option_function<std::string>("--redis", [&](const std::string& v) { flags.redis = v; },
+                                              "redis://host:port: share live events between replicas");
   serve_cmd->add_option_function<int>("--threads", [&](const int& v) { flags.threads = v; }, "io threads (default: cores)");
   serve_cmd->add_option_function<std::string>("--log-level", [&](const std::string& v) { flags.log_level = v; },
                                               "trace, debug, info, warn, error, off");
@@ -169,6 +166,13 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"admin", "member", "viewer"}));
   users_delete->add_option("--email", user_email, "e-mail address")->required();
 
+  auto* backup_cmd = app.add_subcommand(
+      "backup", "copy the embedded database to a directory, online (PostgreSQL: use pg_dump)");
+  add_common(backup_cmd);
+  std::string backup_out;
+  backup_cmd->add_option("--out", backup_out, "directory for agentlog.db and search.db (never overwritten)")
+      ->required();
+
   auto* version_cmd = app.add_subcommand("version", "print the version");
 
   CLI11_PARSE(app, argc, argv);
@@ -181,11 +185,20 @@ int main(int argc, char** argv) {
     const Config config = load_config(flags);
     if (!setup_logging(config.log_level)) throw std::runtime_error("unknown log level '" + config.log_level + "'");
     if (serve_cmd->parsed()) return serve(config);
+    if (backup_cmd->parsed()) {
+      if (is_postgres_url(config.database)) {
+        throw std::runtime_error("backup copies the embedded SQLite database; back up PostgreSQL with pg_dump "
+                                 "(docs/deployment.md)");
+      }
+      check(store::sqlite::backup(config.data_dir, backup_out), "backup");
+      fmt::print("backed up {} to {}\n", config.data_dir, backup_out);
+      return 0;
+    }
 
     SystemClock clock;
     auto store = open_store(config, false);
     if (migrate_cmd->parsed()) {
-      fmt::print("database {} is up to date\n", config.data_dir);
+      fmt::print("database {} is up to date\n", describe_database(config));
     } else if (seed_cmd->parsed()) {
       auto summary = check(seed_demo(*store, project_id(*store, seed_project), clock.now()), "seed");
       fmt::print("seeded {} sessions and {} events into project '{}'\n", summary.sessions, summary.events, seed_project);

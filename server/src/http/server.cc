@@ -202,6 +202,9 @@ struct Server::Impl {
       req.target = target;
       req.authorization = std::string(msg[bhttp::field::authorization]);
       req.api_key = std::string(msg["X-API-Key"]);
+      if (req.api_key.empty() && !options.api_key_header.empty()) {
+        req.api_key = std::string(msg[options.api_key_header]);
+      }
       req.content_type = std::string(msg[bhttp::field::content_type]);
       req.cookie = std::string(msg[bhttp::field::cookie]);
       req.csrf_token = std::string(msg["X-CSRF-Token"]);

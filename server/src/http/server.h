@@ -23,6 +23,9 @@ struct ServerOptions {
   size_t max_decompressed_bytes = 50u << 20;
   size_t max_header_bytes = 16u << 10;
   std::chrono::milliseconds request_timeout{30000};
+  // One more request header that carries an API key (as X-API-Key does), for OTLP
+  // exporters that can only send fixed headers; "" for none.
+  std::string api_key_header;
   std::chrono::milliseconds stream_heartbeat{15000};  // keep-alive comment on idle event streams
 };
 

@@ -519,15 +519,6 @@ std::optional<SessionPatch> JsonDecoder::Impl::decode_session(od::value item, It
   return p;
 }
 
-namespace {
-
-template <typename T>
-Decoded<T> fail(DecodeFailure::Kind kind, std::string message, std::vector<ItemError> errors = {}) {
-  Decoded<T> d;
-  d.failure = DecodeFailure{kind, std::move(message), std::move(errors)};
-  return d;
-}
-
 // JSON escapes UTF-16 code units one by one, so `"\ud800"` is well-formed JSON but not
 // Unicode, and simdjson refuses the whole document for it. Each lone surrogate escape
 // becomes `\ufffd` in place (same length), as browsers' decoders do, so one bad string
@@ -566,6 +557,55 @@ void replace_lone_surrogates(char* s, size_t n) {
     }
     i += 6;
   }
+}
+
+// Re-serializes one JSON document; shares walk() with the ingest decoder so both produce
+// the same canonical form.
+struct JsonCanonicalizer::Impl {
+  od::parser parser{simdjson::SIMDJSON_MAXSIZE_BYTES};
+  std::string buffer;
+};
+
+JsonCanonicalizer::JsonCanonicalizer() : impl_(std::make_unique<Impl>()) {}
+JsonCanonicalizer::~JsonCanonicalizer() = default;
+
+bool JsonCanonicalizer::append(std::string_view text, std::string& out) {
+  std::string& buf = impl_->buffer;
+  buf.assign(text);
+  buf.resize(text.size() + simdjson::SIMDJSON_PADDING, '\0');
+  replace_lone_surrogates(buf.data(), text.size());
+  od::document doc;
+  if (impl_->parser.iterate(buf.data(), text.size(), buf.size()).get(doc)) return false;
+  if (validate_document(doc)) return false;
+  doc.rewind();
+  const size_t mark = out.size();
+  JsonWriter w(out);
+  od::json_type t;
+  error_code e = doc.type().get(t);
+  if (!e && (t == od::json_type::object || t == od::json_type::array)) {
+    od::value v;
+    e = doc.get_value().get(v);
+    if (!e) e = walk(v, &w, 1);
+  } else if (!e) {
+    // A scalar document: validated above; copy its token as is.
+    std::string_view raw;
+    e = doc.raw_json_token().get(raw);
+    if (!e) w.raw(trim_right(raw));
+  }
+  if (e) {
+    out.resize(mark);
+    return false;
+  }
+  return true;
+}
+
+namespace {
+
+template <typename T>
+Decoded<T> fail(DecodeFailure::Kind kind, std::string message, std::vector<ItemError> errors = {}) {
+  Decoded<T> d;
+  d.failure = DecodeFailure{kind, std::move(message), std::move(errors)};
+  return d;
 }
 
 std::string malformed_message(error_code e) {

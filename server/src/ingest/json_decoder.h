@@ -63,4 +63,23 @@ class JsonDecoder {
   std::unique_ptr<Impl> impl_;
 };
 
+// JSON escapes UTF-16 code units one by one, so `"\ud800"` is well-formed JSON but not
+// Unicode. Rewrites each lone surrogate escape in place as `\ufffd` (same length).
+void replace_lone_surrogates(char* s, size_t n);
+
+// Validates a JSON document and appends it to `out` in the canonical form the ingest
+// decoder stores (compact, numbers kept verbatim, lone surrogates replaced, at most
+// kMaxDepth levels). Not thread-safe: holds a reusable parser.
+class JsonCanonicalizer {
+ public:
+  JsonCanonicalizer();
+  ~JsonCanonicalizer();
+  // False, with `out` unchanged, when `text` is not one valid JSON document.
+  bool append(std::string_view text, std::string& out);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
 }  // namespace agentlog::ingest

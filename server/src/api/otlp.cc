@@ -1,0 +1,231 @@
+#include "api/otlp.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <mutex>
+#include <vector>
+
+#include "ingest/otlp/json_reader.h"
+#include "ingest/otlp/trace_decoder.h"
+
+namespace agentlog::api {
+
+namespace otlp = ingest::otlp;
+using otlp::Encoding;
+
+namespace {
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool has_scheme(std::string_view header, std::string_view scheme) {
+  if (header.size() <= scheme.size() || header[scheme.size()] != ' ') return false;
+  for (size_t i = 0; i < scheme.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(header[i])) != scheme[i]) return false;
+  }
+  return true;
+}
+
+Response otlp_response(int status, Encoding encoding, std::string body) {
+  Response r;
+  r.status = status;
+  r.content_type = std::string(otlp::content_type_of(encoding));
+  r.body = std::move(body);
+  return r;
+}
+
+// An error in the OTLP/HTTP form: google.rpc.Status in the request's encoding.
+Response otlp_error(int status, Encoding encoding, int32_t code, std::string_view message,
+                    std::string_view retry_after = {}) {
+  Response r = otlp_response(status, encoding, otlp::status_body(encoding, code, message));
+  if (!retry_after.empty()) r.headers.emplace_back("Retry-After", std::string(retry_after));
+  return r;
+}
+
+}  // namespace
+
+std::string_view otlp_secret(const Request& req, std::string& scratch) {
+  if (!req.api_key.empty()) return trim(req.api_key);
+  const std::string_view auth = trim(req.authorization);
+  if (has_scheme(auth, "bearer")) return trim(auth.substr(7));
+  if (has_scheme(auth, "basic")) {
+    auto decoded = otlp::decode_base64(trim(auth.substr(6)));
+    if (!decoded) return {};
+    scratch = std::move(*decoded);
+    const std::string_view creds = scratch;
+    const size_t colon = creds.find(':');
+    if (colon == std::string_view::npos) return creds;
+    const std::string_view password = creds.substr(colon + 1);
+    return password.empty() ? creds.substr(0, colon) : password;
+  }
+  return {};
+}
+
+// Decoders hold parsers and scratch space (not thread-safe): a small pool shared by the
+// io threads.
+class OtlpHandler::DecoderPool {
+ public:
+  explicit DecoderPool(otlp::TraceSessions& sessions) : sessions_(sessions) {}
+  std::unique_ptr<otlp::TraceDecoder> take() {
+    std::lock_guard lock(mu_);
+    if (free_.empty()) return std::make_unique<otlp::TraceDecoder>(&sessions_);
+    auto d = std::move(free_.back());
+    free_.pop_back();
+    return d;
+  }
+  void give(std::unique_ptr<otlp::TraceDecoder> d) {
+    std::lock_guard lock(mu_);
+    if (free_.size() < 16) free_.push_back(std::move(d));
+  }
+
+ private:
+  otlp::TraceSessions& sessions_;
+  std::mutex mu_;
+  std::vector<std::unique_ptr<otlp::TraceDecoder>> free_;
+};
+
+OtlpHandler::OtlpHandler(OtlpDeps deps)
+    : deps_(std::move(deps)), decoders_(std::make_unique<DecoderPool>(sessions_)) {}
+OtlpHandler::~OtlpHandler() = default;
+
+void OtlpHandler::handle(const Request& req, Respond respond) {
+  const auto encoding = otlp::encoding_of(req.content_type);
+  if (!encoding) {
+    // The request's encoding is unknown, so the error is in JSON.
+    return respond(otlp_error(415, Encoding::kJson, otlp::kGrpcInvalidArgument,
+                              "Content-Type must be application/x-protobuf or application/json"));
+  }
+  const Encoding enc = *encoding;
+  if (deps_.draining()) {
+    return respond(otlp_error(503, enc, otlp::kGrpcUnavailable,
+                              "the server is shutting down; retry later", "5"));
+  }
+
+  std::string scratch;
+  const auto principal = deps_.auth.authenticate(otlp_secret(req, scratch));
+  if (!principal) {
+    Response r = otlp_error(
+        401, enc, otlp::kGrpcUnauthenticated,
+        "a valid API key is required (Authorization: Bearer <key>, X-API-Key, or Basic with the "
+        "key as password)");
+    r.headers.emplace_back("WWW-Authenticate", "Bearer");
+    return respond(std::move(r));
+  }
+  if (principal->touch) {
+    deps_.offload(
+        [this, key = principal->key_id] { (void)deps_.store.touch_key(key, deps_.clock.now()); });
+  }
+
+  otlp::MapResult result;
+  std::string error;
+  {
+    auto decoder = decoders_->take();
+    const bool ok = decoder->decode(req.body, enc, principal->project_id, result, error);
+    decoders_->give(std::move(decoder));
+    if (!ok) return respond(otlp_error(400, enc, otlp::kGrpcInvalidArgument, error));
+  }
+
+  std::string body = otlp::export_response(enc, static_cast<int64_t>(result.rejections.size()),
+                                           result.error_message);
+  if (result.batch.events.empty() && result.batch.sessions.empty()) {
+    return respond(otlp_response(200, enc, std::move(body)));
+  }
+  const size_t spans = result.batch.events.size();
+  const int64_t project = principal->project_id;
+  const auto admission = deps_.pipeline.submit(
+      std::move(result.batch), req.body.size(),
+      [this, respond, enc, spans, project, moves = std::move(result.moves),
+       body = std::move(body)](const Status& s) mutable {
+        if (!s.is_ok()) {
+          // A failed commit (disk full, database busy) is transient from the exporter's
+          // point of view: 503 is retryable in OTLP, 500 is not.
+          spdlog::warn("OTLP: commit of {} spans failed: {}", spans, s.message());
+          return respond(otlp_error(503, enc, otlp::kGrpcUnavailable,
+                                    "the spans could not be committed; retry", "1"));
+        }
+        if (moves.empty()) return respond(otlp_response(200, enc, std::move(body)));
+        // Acknowledge once the trace's earlier spans joined the session too, so a read
+        // after the ack sees the trace whole.
+        deps_.offload([this, project, moves = std::move(moves), respond, enc,
+                       body = std::move(body)]() mutable {
+          move_traces(project, std::move(moves), [respond, enc, body = std::move(body)]() mutable {
+            respond(otlp_response(200, enc, std::move(body)));
+          });
+        });
+      });
+  if (admission == pipeline::Admission::kQueueFull) {
+    return respond(otlp_error(429, enc, otlp::kGrpcResourceExhausted,
+                              "the ingest queue is full; retry after the indicated delay", "1"));
+  }
+  if (admission == pipeline::Admission::kDraining) {
+    return respond(otlp_error(503, enc, otlp::kGrpcUnavailable,
+                              "the server is shutting down; retry later", "5"));
+  }
+}
+
+void OtlpHandler::move_traces(int64_t project,
+                              std::vector<std::pair<std::string, std::string>> moves,
+                              std::function<void()> done, int round) {
+  model::WriteBatch batch;
+  batch.project_id = project;
+  size_t bytes = 0;
+  for (const auto& [trace, session] : moves) {
+    std::optional<model::EventCursor> after;
+    for (int page_no = 0; page_no < 100; ++page_no) {  // at most 100k events per trace
+      auto page = deps_.store.session_events(project, trace, 1000, after);
+      if (!page.is_ok()) {
+        spdlog::warn("OTLP: cannot read trace {} to move it into session {}: {}", trace, session,
+                     page.status().message());
+        break;
+      }
+      for (auto& stored : page->items) {
+        if (stored.event.trace_id != trace) continue;  // not a span of this trace
+        model::Event e = std::move(stored.event);
+        e.session_id = session;
+        e.client_id = true;  // replaces the stored version
+        bytes += e.attributes_json.size() + e.input_json.value_or("").size() +
+                 e.output_json.value_or("").size() + 256;
+        batch.events.push_back(std::move(e));
+      }
+      if (!page->next) break;
+      after = page->next;
+    }
+  }
+  if (batch.events.empty()) return done();
+  const size_t n = batch.events.size();
+  auto drop_empty = [this, project, moves, done, round](const Status& s) mutable {
+    if (!s.is_ok()) {
+      spdlog::warn("OTLP: moving spans into their session failed: {}", s.message());
+      return done();
+    }
+    deps_.offload(
+        [this, project, moves = std::move(moves), done = std::move(done), round]() mutable {
+          // Only an emptied trace-id session goes. One that gained spans meanwhile (a request
+          // decoded before the session was known, committed after the move) is moved again.
+          std::vector<std::pair<std::string, std::string>> again;
+          for (auto& [trace, session] : moves) {
+            auto s = deps_.store.get_session(project, trace);
+            if (!s.is_ok()) continue;
+            if (s->event_count == 0)
+              (void)deps_.store.delete_session(project, trace);
+            else
+              again.emplace_back(std::move(trace), std::move(session));
+          }
+          if (again.empty() || round >= 3) return done();
+          move_traces(project, std::move(again), std::move(done), round + 1);
+        });
+  };
+  const auto admission = deps_.pipeline.submit(std::move(batch), bytes, std::move(drop_empty));
+  if (admission != pipeline::Admission::kQueued) {
+    spdlog::warn(
+        "OTLP: could not queue the move of {} spans into their session (queue full or draining)",
+        n);
+    done();
+  }
+}
+
+}  // namespace agentlog::api

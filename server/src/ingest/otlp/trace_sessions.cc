@@ -1,0 +1,49 @@
+#include "ingest/otlp/trace_sessions.h"
+
+#include <cstring>
+
+namespace agentlog::ingest::otlp {
+
+size_t TraceSessions::KeyHash::operator()(const Key& k) const {
+  // Trace ids are random: their first eight bytes are already a good hash.
+  uint64_t h = 0;
+  std::memcpy(&h, k.trace.data(), sizeof h);
+  return static_cast<size_t>(h ^ (static_cast<uint64_t>(k.project_id) * 0x9E3779B97F4A7C15ULL));
+}
+
+std::optional<TraceSessions::Entry> TraceSessions::find(int64_t project_id,
+                                                        const TraceId& trace) const {
+  const Key key{project_id, trace};
+  std::lock_guard lock(mu_);
+  if (auto it = current_.find(key); it != current_.end()) return it->second;
+  if (auto it = previous_.find(key); it != previous_.end()) return it->second;
+  return std::nullopt;
+}
+
+void TraceSessions::insert_locked(const Key& key, Entry entry) {
+  if (auto it = current_.find(key); it != current_.end()) {
+    it->second = std::move(entry);
+    return;
+  }
+  if (current_.size() >= capacity_) {
+    previous_ = std::move(current_);
+    current_ = Map();
+  }
+  previous_.erase(key);
+  current_.emplace(key, std::move(entry));
+}
+
+void TraceSessions::remember(int64_t project_id, const TraceId& trace,
+                             std::string_view session_id) {
+  std::lock_guard lock(mu_);
+  insert_locked(Key{project_id, trace}, Entry{false, std::string(session_id)});
+}
+
+void TraceSessions::remember_fallback(int64_t project_id, const TraceId& trace) {
+  const Key key{project_id, trace};
+  std::lock_guard lock(mu_);
+  if (current_.count(key) || previous_.count(key)) return;
+  insert_locked(key, Entry{true, {}});
+}
+
+}  // namespace agentlog::ingest::otlp
