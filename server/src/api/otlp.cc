@@ -208,12 +208,11 @@ void OtlpHandler::move_traces(int64_t project,
           // decoded before the session was known, committed after the move) is moved again.
           std::vector<std::pair<std::string, std::string>> again;
           for (auto& [trace, session] : moves) {
-            auto s = deps_.store.get_session(project, trace);
-            if (!s.is_ok()) continue;
-            if (s->event_count == 0)
-              (void)deps_.store.delete_session(project, trace);
-            else
+            auto deleted = deps_.store.delete_session_if_empty(project, trace);
+            if (!deleted.is_ok() || *deleted) continue;
+            if (deps_.store.get_session(project, trace).is_ok()) {
               again.emplace_back(std::move(trace), std::move(session));
+            }
           }
           if (again.empty() || round >= 3) return done();
           move_traces(project, std::move(again), std::move(done), round + 1);

@@ -50,6 +50,10 @@ class Store {
   virtual Result<Session> create_session(int64_t project_id, const SessionPatch& s, Micros now) = 0;
   virtual Result<Session> patch_session(int64_t project_id, const SessionPatch& s) = 0;
   virtual Status delete_session(int64_t project_id, const std::string& id) = 0;
+  // Deletes the session only while it has no events, atomically with respect to writes
+  // that add some (which then find it gone and create it again); never deletes events.
+  // True when it was deleted.
+  virtual Result<bool> delete_session_if_empty(int64_t project_id, const std::string& id) = 0;
   virtual Result<Session> get_session(int64_t project_id, const std::string& id) = 0;
   virtual Result<Page<Session, SessionCursor>> list_sessions(const SessionQuery& q) = 0;
 

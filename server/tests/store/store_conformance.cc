@@ -805,6 +805,25 @@ TEST_P(StoreConformanceTest, CreateSessionDefaultsStartAndRefusesExistingIds) {
                       Status::Code::kConflict));
 }
 
+TEST_P(StoreConformanceTest, DeleteSessionIfEmptyKeepsSessionsWithEvents) {
+  ASSERT_TRUE(IsOk(write({make_event("k1", "busy", kT0)}, {make_patch("empty")})));
+  auto kept = store().delete_session_if_empty(project(), "busy");
+  ASSERT_TRUE(IsOk(kept));
+  EXPECT_FALSE(*kept);
+  EXPECT_EQ(session("busy").event_count, 1);
+  EXPECT_TRUE(IsOk(store().get_event(project(), "k1")));
+  auto gone = store().delete_session_if_empty(project(), "empty");
+  ASSERT_TRUE(IsOk(gone));
+  EXPECT_TRUE(*gone);
+  EXPECT_TRUE(HasCode(store().get_session(project(), "empty"), Status::Code::kNotFound));
+  auto absent = store().delete_session_if_empty(project(), "never");
+  ASSERT_TRUE(IsOk(absent));
+  EXPECT_FALSE(*absent);
+  // An event arriving after the deletion brings the session back with exact rollups.
+  ASSERT_TRUE(IsOk(write({make_event("k2", "empty", kT0)})));
+  EXPECT_EQ(session("empty").event_count, 1);
+}
+
 TEST_P(StoreConformanceTest, DeleteSessionRemovesItsEvents) {
   ASSERT_TRUE(
       IsOk(write({llm_event("d1", "doomed", kT0, 1, 1, 0.5), make_event("d2", "doomed", kT0 + 1),

@@ -796,6 +796,23 @@ Status PostgresStore::delete_session(int64_t project_id, const std::string& id) 
   });
 }
 
+Result<bool> PostgresStore::delete_session_if_empty(int64_t project_id, const std::string& id) {
+  std::lock_guard lock(write_mu_);
+  Result<bool> deleted = false;
+  // One statement: under READ COMMITTED a concurrent commit that raised event_count is
+  // waited for and the condition re-checked on its row, so a session with events stays.
+  const Status s = write_tx([&](PgConn& c) -> Status {
+    Params p;
+    p.add(project_id).add(id);
+    auto del = c.exec("DELETE FROM sessions WHERE project_id = $1 AND id = $2 AND event_count = 0", p);
+    if (!del.is_ok()) return del.status();
+    deleted = del->affected() > 0;
+    return Status::ok();
+  });
+  if (!s.is_ok()) return s;
+  return deleted;
+}
+
 // ---- queries -----------------------------------------------------------------------------
 
 Result<Session> PostgresStore::get_session(int64_t project_id, const std::string& id) {

@@ -566,6 +566,16 @@ Status SqliteStore::delete_session(int64_t project_id, const std::string& id) {
   return tx.commit();
 }
 
+Result<bool> SqliteStore::delete_session_if_empty(int64_t project_id, const std::string& id) {
+  std::lock_guard lock(write_mu_);  // the pipeline writer holds it for each commit
+  Connection& c = writer_->conn;
+  auto del = c.prepare("DELETE FROM sessions WHERE project_id = ? AND id = ? AND event_count = 0");
+  if (!del.is_ok()) return del.status();
+  del->bind(1, project_id).bind(2, id);
+  if (del->step() != SQLITE_DONE) return c.error("delete empty session");
+  return sqlite3_changes(c.get()) > 0;
+}
+
 // ---- queries -----------------------------------------------------------------------------
 
 Result<Session> SqliteStore::get_session(int64_t project_id, const std::string& id) {

@@ -34,6 +34,7 @@ class SqliteStore final : public Store {
   Result<Session> create_session(int64_t project_id, const SessionPatch& s, Micros now) override;
   Result<Session> patch_session(int64_t project_id, const SessionPatch& s) override;
   Status delete_session(int64_t project_id, const std::string& id) override;
+  Result<bool> delete_session_if_empty(int64_t project_id, const std::string& id) override;
   Result<Session> get_session(int64_t project_id, const std::string& id) override;
   Result<Page<Session, SessionCursor>> list_sessions(const SessionQuery& q) override;
   Result<Page<StoredEvent, EventCursor>> session_events(int64_t project_id, const std::string& session_id, int limit,
