@@ -52,9 +52,7 @@ std::string status_body(Encoding encoding, int32_t code, std::string_view messag
 // gRPC status codes used in those bodies.
 inline constexpr int32_t kGrpcInvalidArgument = 3;
 inline constexpr int32_t kGrpcResourceExhausted = 8;
-inline constexpr int32_t kGrpcInternal = 13;
 inline constexpr int32_t kGrpcUnavailable = 14;
 inline constexpr int32_t kGrpcUnauthenticated = 16;
-inline constexpr int32_t kGrpcUnimplemented = 12;
 
 }  // namespace agentlog::ingest::otlp
