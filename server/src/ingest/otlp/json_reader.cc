@@ -69,6 +69,15 @@ struct JsonReader::Impl {
     return e == simdjson::SUCCESS ? simdjson::INCORRECT_TYPE : e;
   }
 
+  // One member of an object being iterated: its key and value.
+  error_code member(simdjson::simdjson_result<od::field> f, std::string_view& key, od::value& v) {
+    od::field field;
+    if (auto e = std::move(f).get(field)) return fail("malformed JSON", e);
+    if (auto e = field.unescaped_key().get(key)) return fail("malformed JSON", e);
+    v = field.value();
+    return simdjson::SUCCESS;
+  }
+
   static bool is_null(od::value& v) {
     od::json_type t;
     return !v.type().get(t) && t == od::json_type::null;
@@ -154,11 +163,9 @@ struct JsonReader::Impl {
     od::object top;
     if (auto e = doc.get_object().get(top)) return fail("the body must be a JSON object", e);
     for (auto f : top) {
-      od::field field;
-      if (auto e = std::move(f).get(field)) return fail("malformed JSON", e);
       std::string_view key;
-      if (auto e = field.unescaped_key().get(key)) return fail("malformed JSON", e);
-      od::value v = field.value();
+      od::value v;
+      if (auto e = member(std::move(f), key, v)) return e;
       if (!is(key, "resourceSpans", "resource_spans") || is_null(v)) continue;
       od::array arr;
       if (auto e = array(v, arr, "resourceSpans")) return e;
@@ -178,21 +185,17 @@ struct JsonReader::Impl {
     out->resources.emplace_back();
     std::vector<Attr>& rattrs = attr_scratch.at(1);
     for (auto f : o) {
-      od::field field;
-      if (auto e = std::move(f).get(field)) return fail("malformed JSON", e);
       std::string_view key;
-      if (auto e = field.unescaped_key().get(key)) return fail("malformed JSON", e);
-      od::value fv = field.value();
+      od::value fv;
+      if (auto e = member(std::move(f), key, fv)) return e;
       if (is_null(fv)) continue;
       if (key == "resource") {
         od::object ro;
         if (auto e = object(fv, ro, "resource")) return e;
         for (auto rf : ro) {
-          od::field rfield;
-          if (auto e = std::move(rf).get(rfield)) return fail("malformed JSON", e);
           std::string_view rkey;
-          if (auto e = rfield.unescaped_key().get(rkey)) return fail("malformed JSON", e);
-          od::value rv = rfield.value();
+          od::value rv;
+          if (auto e = member(std::move(rf), rkey, rv)) return e;
           if (is_null(rv)) continue;
           if (rkey == "attributes") {
             if (auto e = key_values(rv, 3, rattrs, "resource.attributes")) return e;
@@ -228,21 +231,17 @@ struct JsonReader::Impl {
     out->scopes.back().resource = resource_index;
     std::vector<Attr>& sattrs = attr_scratch.at(2);
     for (auto f : o) {
-      od::field field;
-      if (auto e = std::move(f).get(field)) return fail("malformed JSON", e);
       std::string_view key;
-      if (auto e = field.unescaped_key().get(key)) return fail("malformed JSON", e);
-      od::value fv = field.value();
+      od::value fv;
+      if (auto e = member(std::move(f), key, fv)) return e;
       if (is_null(fv)) continue;
       if (key == "scope") {
         od::object so;
         if (auto e = object(fv, so, "scope")) return e;
         for (auto sf : so) {
-          od::field sfield;
-          if (auto e = std::move(sf).get(sfield)) return fail("malformed JSON", e);
           std::string_view skey;
-          if (auto e = sfield.unescaped_key().get(skey)) return fail("malformed JSON", e);
-          od::value sv = sfield.value();
+          od::value sv;
+          if (auto e = member(std::move(sf), skey, sv)) return e;
           if (is_null(sv)) continue;
           Scope& scope = out->scopes[scope_index];
           if (skey == "name") {
@@ -283,11 +282,9 @@ struct JsonReader::Impl {
     events.clear();
     links.clear();
     for (auto f : o) {
-      od::field field;
-      if (auto e = std::move(f).get(field)) return fail("malformed JSON", e);
       std::string_view key;
-      if (auto e = field.unescaped_key().get(key)) return fail("malformed JSON", e);
-      od::value fv = field.value();
+      od::value fv;
+      if (auto e = member(std::move(f), key, fv)) return e;
       if (is_null(fv)) continue;
       uint64_t n = 0;
       error_code e = simdjson::SUCCESS;
@@ -352,11 +349,9 @@ struct JsonReader::Impl {
     od::object o;
     if (auto e = object(v, o, "span.status")) return e;
     for (auto f : o) {
-      od::field field;
-      if (auto e = std::move(f).get(field)) return fail("malformed JSON", e);
       std::string_view key;
-      if (auto e = field.unescaped_key().get(key)) return fail("malformed JSON", e);
-      od::value fv = field.value();
+      od::value fv;
+      if (auto e = member(std::move(f), key, fv)) return e;
       if (is_null(fv)) continue;
       if (key == "message") {
         if (auto e = string(fv, s.status_message, "span.status.message")) return e;
@@ -381,11 +376,9 @@ struct JsonReader::Impl {
       SpanEvent ev;
       std::vector<Attr>& attrs = attr_scratch.at(4);
       for (auto f : o) {
-        od::field field;
-        if (auto e = std::move(f).get(field)) return fail("malformed JSON", e);
         std::string_view key;
-        if (auto e = field.unescaped_key().get(key)) return fail("malformed JSON", e);
-        od::value fv = field.value();
+        od::value fv;
+        if (auto e = member(std::move(f), key, fv)) return e;
         if (is_null(fv)) continue;
         error_code e = simdjson::SUCCESS;
         uint64_t n = 0;
@@ -419,11 +412,9 @@ struct JsonReader::Impl {
       bool has_trace = false, has_span = false, bad_trace = false, bad_span = false;
       std::vector<Attr>& attrs = attr_scratch.at(4);
       for (auto f : o) {
-        od::field field;
-        if (auto e = std::move(f).get(field)) return fail("malformed JSON", e);
         std::string_view key;
-        if (auto e = field.unescaped_key().get(key)) return fail("malformed JSON", e);
-        od::value fv = field.value();
+        od::value fv;
+        if (auto e = member(std::move(f), key, fv)) return e;
         if (is_null(fv)) continue;
         error_code e = simdjson::SUCCESS;
         if (is(key, "traceId", "trace_id")) {
@@ -456,11 +447,9 @@ struct JsonReader::Impl {
       if (auto e = object(item, o, std::string(what) + "[]")) return e;
       Attr a;
       for (auto f : o) {
-        od::field field;
-        if (auto e = std::move(f).get(field)) return fail("malformed JSON", e);
         std::string_view key;
-        if (auto e = field.unescaped_key().get(key)) return fail("malformed JSON", e);
-        od::value fv = field.value();
+        od::value fv;
+        if (auto e = member(std::move(f), key, fv)) return e;
         if (is_null(fv)) continue;
         if (key == "key") {
           if (auto e = string(fv, a.key, "KeyValue.key")) return e;
@@ -478,11 +467,9 @@ struct JsonReader::Impl {
     od::object o;
     if (auto e = object(v, o, "AnyValue")) return e;
     for (auto f : o) {
-      od::field field;
-      if (auto e = std::move(f).get(field)) return fail("malformed JSON", e);
       std::string_view key;
-      if (auto e = field.unescaped_key().get(key)) return fail("malformed JSON", e);
-      od::value fv = field.value();
+      od::value fv;
+      if (auto e = member(std::move(f), key, fv)) return e;
       if (is_null(fv)) continue;
       Value r;
       if (is(key, "stringValue", "string_value")) {
@@ -553,11 +540,9 @@ struct JsonReader::Impl {
     if (auto e = object(v, o, "arrayValue")) return e;
     std::vector<Value>& items = value_scratch.at(static_cast<size_t>(depth));
     for (auto f : o) {
-      od::field field;
-      if (auto e = std::move(f).get(field)) return fail("malformed JSON", e);
       std::string_view key;
-      if (auto e = field.unescaped_key().get(key)) return fail("malformed JSON", e);
-      od::value fv = field.value();
+      od::value fv;
+      if (auto e = member(std::move(f), key, fv)) return e;
       if (key != "values" || is_null(fv)) continue;
       od::array arr;
       if (auto e = array(fv, arr, "arrayValue.values")) return e;
@@ -579,11 +564,9 @@ struct JsonReader::Impl {
     if (auto e = object(v, o, "kvlistValue")) return e;
     std::vector<Attr>& items = attr_scratch.at(static_cast<size_t>(depth) + 8);
     for (auto f : o) {
-      od::field field;
-      if (auto e = std::move(f).get(field)) return fail("malformed JSON", e);
       std::string_view key;
-      if (auto e = field.unescaped_key().get(key)) return fail("malformed JSON", e);
-      od::value fv = field.value();
+      od::value fv;
+      if (auto e = member(std::move(f), key, fv)) return e;
       if (key != "values" || is_null(fv)) continue;
       if (auto e = key_values(fv, depth + 1, items, "kvlistValue.values")) return e;
     }
