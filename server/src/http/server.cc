@@ -21,6 +21,8 @@ using namespace asio::experimental::awaitable_operators;
 namespace {
 
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+constexpr size_t kSmallBody = 8 * 1024;
+constexpr size_t kBodyReadSize = 64 * 1024;  // the most Beast asks for in one read
 
 // Resumes the calling coroutine with the handler's response, whichever thread produces
 // it (an io thread, a query worker, or the pipeline writer after commit).
@@ -179,6 +181,10 @@ struct Server::Impl {
         bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
         co_await bhttp::async_write(stream, cont, kNoThrow);
       }
+      // Beast reads at most the buffer's free capacity per call (512 bytes minimum): with a
+      // header-sized buffer a 500 KB body took ~1000 reads, each re-arming the timeout.
+      // Large bodies get room for 64 KiB reads; the buffer shrinks back after the request.
+      if (const auto cl = parser.content_length(); !cl || *cl > kSmallBody) buf.reserve(kBodyReadSize);
       auto [bec, bn] = co_await bhttp::async_read(stream, buf, parser, kNoThrow);
       if (bec == bhttp::error::body_limit) {
         co_await refuse(stream, buf, api::problem(413, "payload-too-large", "the body exceeds max_body_bytes", target));
@@ -252,6 +258,7 @@ struct Server::Impl {
       }
       co_await send(stream, std::move(res), version, keep_alive, req_is_head);
       --in_flight;
+      if (buf.size() == 0) buf.shrink_to_fit();  // an idle keep-alive connection holds no read buffer
       if (!keep_alive) break;
     }
     beast::error_code ec;
