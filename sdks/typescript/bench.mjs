@@ -16,7 +16,7 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { monitorEventLoopDelay } from "node:perf_hooks";
+import { monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -162,22 +162,34 @@ async function flushBlocking() {
   // Wall-clock gaps between 1 ms timer ticks include time the OS gave to other processes (the
   // server shares the machine); the main thread's own CPU time between ticks does not.
   const h = monitorEventLoopDelay({ resolution: 1 });
-  const cpuPerTick = [];
+  const ticks = []; // [wall ms at the previous tick, wall ms now, main-thread CPU ms in between]
   let lastCpu = threadCpuMs();
+  let lastWall = performance.now();
   const probe = setInterval(() => {
     const now = threadCpuMs();
-    if (now !== undefined && lastCpu !== undefined) cpuPerTick.push(now - lastCpu);
+    const wall = performance.now();
+    if (now !== undefined && lastCpu !== undefined) ticks.push([lastWall, wall, now - lastCpu]);
     lastCpu = now;
+    lastWall = wall;
   }, 1);
+  // GC pauses, to tell which long ticks held one (they are counted either way).
+  const gcs = [];
+  const gcObserver = new PerformanceObserver((list) => gcs.push(...list.getEntries()));
+  gcObserver.observe({ entryTypes: ["gc"] });
   h.enable();
   const t0 = performance.now();
   await client.flush();
   const ms = performance.now() - t0;
   h.disable();
   clearInterval(probe);
+  await yieldNow(); // the observer is told after the fact
+  gcObserver.disconnect();
   const stats = client.stats();
   await client.shutdown();
-  cpuPerTick.sort((a, b) => a - b);
+  const cpuPerTick = ticks.map((t) => t[2]).sort((a, b) => a - b);
+  const overBudget = ticks.filter((t) => t[2] > 1);
+  const withGc = overBudget.filter(([from, to]) => gcs.some((g) => g.startTime < to && g.startTime + g.duration > from));
+  const gcInFlush = gcs.filter((g) => g.startTime >= t0 && g.startTime <= t0 + ms);
   const r2 = (x) => (x === undefined ? null : Math.round(x * 100) / 100);
   return {
     events: 50_000,
@@ -187,7 +199,11 @@ async function flushBlocking() {
       max: r2(cpuPerTick.at(-1)),
       p99: r2(cpuPerTick[Math.floor(cpuPerTick.length * 0.99)]),
       median: r2(cpuPerTick[cpuPerTick.length >> 1]),
+      ticks: cpuPerTick.length,
+      over_1ms: overBudget.length,
+      over_1ms_during_gc: withGc.length,
     },
+    gc_pauses: { count: gcInFlush.length, max_wall_ms: r2(Math.max(0, ...gcInFlush.map((g) => g.duration))) },
     event_loop_delay_ms: { max: r2(h.max / 1e6), p99: r2(h.percentile(99) / 1e6) },
     probe_check_ms: probeCheck(),
     budget_ms: 1,

@@ -27,11 +27,11 @@ class AlsContextStore<T> implements ContextStore<T> {
   }
 }
 
-function gzipText(text: string): Promise<ArrayBuffer> {
+function gzipBytes(body: Uint8Array): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
-    gzip(text, { level: 5 }, (err, out) => {
+    gzip(body, { level: 5 }, (err, out) => {
       if (err) reject(err);
-      else resolve(out.buffer.slice(out.byteOffset, out.byteOffset + out.byteLength) as ArrayBuffer);
+      else resolve(out);
     });
   });
 }
@@ -94,8 +94,11 @@ export function nodePlatform(): Platform {
     randomFill: (bytes) => {
       randomFillSync(bytes);
     },
-    gzip: gzipText,
+    gzip: gzipBytes,
     byteLength: (text) => Buffer.byteLength(text, "utf8"),
+    // Not from Buffer's shared pool: a page is freed when its items are sent.
+    allocBytes: (size) => Buffer.allocUnsafeSlow(size),
+    writeUtf8: (text, dest, offset) => (dest as Buffer).write(text, offset, "utf8"),
     env: (name) => process.env[name],
     onExit: (hook) => {
       exitHooks.add(hook);

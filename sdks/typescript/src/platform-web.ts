@@ -2,7 +2,7 @@
 // `pagehide` for the final flush. Context follows async continuations only where the runtime
 // offers a global AsyncLocalStorage (some edge runtimes do); elsewhere it is synchronous.
 
-import { SyncContextStore, utf8Length, type ContextStore, type Platform } from "./platform.js";
+import { SyncContextStore, utf8Length, writeUtf8, type ContextStore, type Platform } from "./platform.js";
 
 interface AlsLike<T> {
   getStore(): T | undefined;
@@ -13,8 +13,9 @@ interface WebGlobals {
   AsyncLocalStorage?: new <T>() => AlsLike<T>;
   crypto?: { getRandomValues(bytes: Uint8Array): Uint8Array };
   CompressionStream?: new (format: string) => unknown;
-  Blob?: new (parts: string[]) => { stream(): { pipeThrough(t: unknown): unknown } };
+  Blob?: new (parts: Uint8Array[]) => { stream(): { pipeThrough(t: unknown): unknown } };
   Response?: new (body: unknown) => { arrayBuffer(): Promise<ArrayBuffer> };
+  TextEncoder?: new () => { encodeInto(text: string, dest: Uint8Array): { read: number; written: number } };
   process?: { env?: Record<string, string | undefined> };
   addEventListener?: (type: string, listener: () => void) => void;
   removeEventListener?: (type: string, listener: () => void) => void;
@@ -46,12 +47,20 @@ function randomFill(bytes: Uint8Array): void {
   for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(Math.random() * 256);
 }
 
-function compressionGzip(): ((text: string) => Promise<ArrayBuffer>) | undefined {
+function compressionGzip(): ((body: Uint8Array) => Promise<Uint8Array>) | undefined {
   const { CompressionStream, Blob, Response } = g;
   if (typeof CompressionStream !== "function" || typeof Blob !== "function" || typeof Response !== "function") {
     return undefined;
   }
-  return (text) => new Response(new Blob([text]).stream().pipeThrough(new CompressionStream("gzip"))).arrayBuffer();
+  return async (body) =>
+    new Uint8Array(await new Response(new Blob([body]).stream().pipeThrough(new CompressionStream("gzip"))).arrayBuffer());
+}
+
+function utf8Writer(): Platform["writeUtf8"] {
+  const Encoder = g.TextEncoder;
+  if (typeof Encoder !== "function") return writeUtf8;
+  const encoder = new Encoder();
+  return (text, dest, offset) => encoder.encodeInto(text, dest.subarray(offset)).written;
 }
 
 export function webPlatform(): Platform {
@@ -64,6 +73,8 @@ export function webPlatform(): Platform {
     randomFill,
     gzip: compressionGzip(),
     byteLength: utf8Length,
+    allocBytes: (size) => new Uint8Array(size),
+    writeUtf8: utf8Writer(),
     env: (name) => {
       try {
         return g.process?.env?.[name];

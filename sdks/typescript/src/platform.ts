@@ -17,10 +17,17 @@ export interface Platform {
   readonly asyncContext: boolean;
   /** Fills `bytes` with cryptographically strong random values. */
   randomFill(bytes: Uint8Array): void;
-  /** gzip of a UTF-8 text, or undefined when the runtime cannot compress. */
-  gzip: ((text: string) => Promise<ArrayBuffer>) | undefined;
+  /** gzip of a request body, or undefined when the runtime cannot compress. */
+  gzip: ((body: Uint8Array) => Promise<Uint8Array>) | undefined;
   /** UTF-8 byte length of a string. */
   byteLength(text: string): number;
+  /** A byte array for the queue's pages; its contents may start uninitialised. */
+  allocBytes(size: number): Uint8Array;
+  /**
+   * Writes `text` as UTF-8 into `dest` (made by `allocBytes`) at `offset`; returns the bytes
+   * written. REQUIRES: `dest` has room for all of them.
+   */
+  writeUtf8(text: string, dest: Uint8Array, offset: number): number;
   /** An environment variable, when the runtime has an environment. */
   env(name: string): string | undefined;
   /**
@@ -83,4 +90,37 @@ export function utf8Length(text: string): number {
     }
   }
   return bytes;
+}
+
+/** UTF-8 encoding of `text` into `dest` at `offset`, as `utf8Length` counts; returns the bytes written. */
+export function writeUtf8(text: string, dest: Uint8Array, offset: number): number {
+  let o = offset;
+  for (let i = 0; i < text.length; i++) {
+    let c = text.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdfff) {
+      const d = c <= 0xdbff && i + 1 < text.length ? text.charCodeAt(i + 1) : 0;
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+        i++;
+      } else {
+        c = 0xfffd; // a lone surrogate
+      }
+    }
+    if (c < 0x80) {
+      dest[o++] = c;
+    } else if (c < 0x800) {
+      dest[o++] = 0xc0 | (c >> 6);
+      dest[o++] = 0x80 | (c & 0x3f);
+    } else if (c < 0x10000) {
+      dest[o++] = 0xe0 | (c >> 12);
+      dest[o++] = 0x80 | ((c >> 6) & 0x3f);
+      dest[o++] = 0x80 | (c & 0x3f);
+    } else {
+      dest[o++] = 0xf0 | (c >> 18);
+      dest[o++] = 0x80 | ((c >> 12) & 0x3f);
+      dest[o++] = 0x80 | ((c >> 6) & 0x3f);
+      dest[o++] = 0x80 | (c & 0x3f);
+    }
+  }
+  return o - offset;
 }

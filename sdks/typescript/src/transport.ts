@@ -1,6 +1,11 @@
 // Delivery: a bounded in-memory queue of encoded items (events and session updates) and one
 // background sender that posts them in batches to POST /v1/ingest.
 //
+// - Items are encoded to UTF-8 once, when recorded, into the queue's byte pages (item-queue.ts).
+// - The sender works in short steps with a macrotask boundary between them (taking a batch and
+//   copying its body, compressing off the main thread, sending, reading the answer), so a flush
+//   of any size never holds the event loop for long.
+//
 // - Batches go out when `maxBatchSize` items are queued, every `flushIntervalMs`, and on flush.
 // - One request at a time, in queue order: a span's "running" snapshot always lands before
 //   its final version, and the server's answer is the back-pressure signal.
@@ -13,20 +18,13 @@
 // Nothing here throws to the caller; problems go to `report`.
 
 import { AgentLogError } from "./errors.js";
+import { ItemQueue, type Batch, type ItemKind } from "./item-queue.js";
 import type { Platform } from "./platform.js";
-import { Deque } from "./queue.js";
 import type { AgentLogStats, FetchLike } from "./types.js";
 
-/** What a queued item is: it decides the array of the ingest body it goes to. */
-export type ItemKind = "event" | "session";
+export type { ItemKind } from "./item-queue.js";
 
 type Timer = ReturnType<typeof setTimeout>;
-
-interface Item {
-  seq: number;
-  kind: ItemKind;
-  json: string;
-}
 
 export interface TransportConfig {
   ingestUrl: string;
@@ -63,11 +61,12 @@ interface Waiter {
 /** Keep-alive requests (sent while a page unloads) are limited to 64 KiB by browsers. */
 const KEEPALIVE_MAX_BYTES = 60_000;
 
+/** Body bytes copied per event-loop turn when a batch is large (a memcpy: ~0.1 ms or less). */
+const BODY_STEP_BYTES = 256 * 1024;
+
 export class Transport {
-  private readonly queue = new Deque<Item>(256);
-  private queueBytes = 0;
-  private inflight: Item[] | undefined;
-  private nextSeq = 1;
+  private readonly queue: ItemQueue;
+  private inflight: Batch | undefined;
   /** The sender keeps going until every item with seq <= flushTarget is done. */
   private flushTarget = 0;
   private waiters: Waiter[] = [];
@@ -83,16 +82,21 @@ export class Transport {
   private readonly abort = new AbortController();
   private readonly counters = { enqueued: 0, sent: 0, rejected: 0, dropped: 0, failed: 0, retries: 0, requests: 0 };
 
-  constructor(private readonly cfg: TransportConfig) {}
+  constructor(private readonly cfg: TransportConfig) {
+    const p = cfg.platform;
+    this.queue = new ItemQueue({
+      alloc: (size) => p.allocBytes(size),
+      writeUtf8: (text, dest, offset) => p.writeUtf8(text, dest, offset),
+      byteLength: (text) => p.byteLength(text),
+    });
+  }
 
   /** Queues one encoded item; O(1), never waits. Returns false once stopped. */
   enqueue(kind: ItemKind, json: string): boolean {
     if (this.stopped) return false;
-    const item: Item = { seq: this.nextSeq++, kind, json: flatten(json) };
-    this.queue.push(item);
-    this.queueBytes += json.length;
+    this.queue.push(kind, json);
     this.counters.enqueued++;
-    if (this.queue.length > this.cfg.maxQueueSize || this.queueBytes > this.cfg.maxQueueBytes) this.dropOldest();
+    if (this.queue.length > this.cfg.maxQueueSize || this.queue.bytes > this.cfg.maxQueueBytes) this.dropOldest();
     if (this.queue.length >= this.cfg.maxBatchSize) this.schedulePump();
     else this.ensureTimer();
     return true;
@@ -110,7 +114,7 @@ export class Transport {
    * or after `timeoutMs`. `keepalive` marks requests that must outlive an unloading page.
    */
   flush(timeoutMs?: number, keepalive = false): Promise<void> {
-    const target = this.nextSeq - 1;
+    const target = this.queue.lastSeq;
     if (this.isDone(target)) return Promise.resolve();
     if (keepalive) this.keepalive = true;
     this.flushTarget = Math.max(this.flushTarget, target);
@@ -151,12 +155,7 @@ export class Transport {
     this.timer = undefined;
     this.abort.abort();
     this.wakeSleep?.();
-    let lost = 0;
-    while (this.queue.length > 0) {
-      this.queue.shift();
-      lost++;
-    }
-    this.queueBytes = 0;
+    const lost = this.queue.clear();
     if (lost > 0) {
       this.counters.failed += lost;
       this.cfg.report(new AgentLogError("delivery_failed", `${why}: ${lost} queued item(s) were not delivered`, { count: lost }));
@@ -174,16 +173,15 @@ export class Transport {
   }
 
   stats(): AgentLogStats {
-    return { ...this.counters, queued: this.queue.length, inFlight: this.inflight?.length ?? 0 };
+    return { ...this.counters, queued: this.queue.length, inFlight: this.inflight?.count ?? 0 };
   }
 
   // ---------------------------------------------------------------- queue bookkeeping
 
   private dropOldest(): void {
     let dropped = 0;
-    while (this.queue.length > this.cfg.maxQueueSize || (this.queueBytes > this.cfg.maxQueueBytes && this.queue.length > 1)) {
-      const old = this.queue.shift()!;
-      this.queueBytes -= old.json.length;
+    while (this.queue.length > this.cfg.maxQueueSize || (this.queue.bytes > this.cfg.maxQueueBytes && this.queue.length > 1)) {
+      this.queue.dropOldest();
       dropped++;
     }
     this.counters.dropped += dropped;
@@ -202,9 +200,9 @@ export class Transport {
   }
 
   private isDone(target: number): boolean {
-    if (this.inflight !== undefined && this.inflight[0]!.seq <= target) return false;
-    const head = this.queue.peek();
-    return head === undefined || head.seq > target;
+    if (this.inflight !== undefined && this.inflight.firstSeq <= target) return false;
+    const head = this.queue.headSeq;
+    return head === undefined || head > target;
   }
 
   private settleWaiters(all: boolean): void {
@@ -238,7 +236,7 @@ export class Transport {
       this.cfg.report(new AgentLogError("internal", "interval tick failed", { cause: e }));
     }
     if (this.queue.length > 0) {
-      this.flushTarget = Math.max(this.flushTarget, this.nextSeq - 1);
+      this.flushTarget = Math.max(this.flushTarget, this.queue.lastSeq);
       this.schedulePump();
     }
   }
@@ -257,14 +255,15 @@ export class Transport {
     this.pumping = true;
     try {
       for (;;) {
-        const head = this.queue.peek();
+        const head = this.queue.headSeq;
         if (head === undefined || this.stopped) break;
-        if (head.seq > this.flushTarget && this.queue.length < this.cfg.maxBatchSize) break;
+        if (head > this.flushTarget && this.queue.length < this.cfg.maxBatchSize) break;
         // A macrotask boundary between batches: handling one answer and building the next
         // batch must not run as one long chain of microtasks that holds the event loop.
         await yieldToEventLoop();
-        if (this.stopped || this.queue.length === 0) break;
-        const batch = this.takeBatch();
+        if (this.stopped) break;
+        const batch = this.queue.take(this.cfg.maxBatchSize, this.cfg.maxBatchBytes);
+        if (batch === undefined) break;
         this.inflight = batch;
         try {
           await this.send(batch);
@@ -282,38 +281,21 @@ export class Transport {
     if (this.queue.length > 0) this.ensureTimer();
   }
 
-  private takeBatch(): Item[] {
-    const batch: Item[] = [];
-    let bytes = 0;
-    while (batch.length < this.cfg.maxBatchSize) {
-      const head = this.queue.peek();
-      if (head === undefined) break;
-      if (batch.length > 0 && bytes + head.json.length > this.cfg.maxBatchBytes) break;
-      this.queue.shift();
-      this.queueBytes -= head.json.length;
-      bytes += head.json.length;
-      batch.push(head);
-    }
-    return batch;
-  }
-
   /** Sends one batch until it is stored, refused, or given up. Never throws. */
-  private async send(batch: Item[]): Promise<void> {
-    const events: string[] = [];
-    const sessions: string[] = [];
-    for (const it of batch) (it.kind === "event" ? events : sessions).push(it.json);
-    const text = `{"events":[${events.join(",")}],"sessions":[${sessions.join(",")}]}`;
+  private async send(batch: Batch): Promise<void> {
+    const plain = await batch.writeBody(BODY_STEP_BYTES, yieldToEventLoop);
     const headers: Record<string, string> = { "Content-Type": "application/json" };
     if (this.cfg.apiKey) headers["Authorization"] = `Bearer ${this.cfg.apiKey}`;
     if (this.cfg.platform.userAgent) headers["User-Agent"] = this.cfg.platform.userAgent;
-    let body: string | ArrayBuffer = text;
+    let body: ArrayBuffer = plain.buffer;
     const gzip = this.cfg.platform.gzip;
-    if (gzip && text.length >= this.cfg.gzipThresholdBytes) {
+    if (gzip && plain.byteLength >= this.cfg.gzipThresholdBytes) {
       try {
-        body = await gzip(text);
+        // Compressed off the main thread (Node: the libuv pool; browsers: CompressionStream).
+        body = ownBuffer(await gzip(plain));
         headers["Content-Encoding"] = "gzip";
       } catch {
-        body = text; // compression is an optimisation: send it plain
+        // compression is an optimisation: send it plain
       }
     }
 
@@ -327,10 +309,10 @@ export class Transport {
           this.fail(batch, "client stopped before the batch was delivered");
           return;
         case "too_large":
-          if (batch.length > 1) {
-            const half = batch.length >> 1;
-            await this.send(batch.slice(0, half));
-            await this.send(batch.slice(half));
+          if (batch.count > 1) {
+            const [first, rest] = batch.halves();
+            await this.send(first);
+            await this.send(rest);
           } else {
             this.fail(batch, "the server refused an item as too large (413)", 413);
           }
@@ -354,7 +336,7 @@ export class Transport {
     }
   }
 
-  private async post(body: string | ArrayBuffer, headers: Record<string, string>): Promise<Outcome> {
+  private async post(body: ArrayBuffer, headers: Record<string, string>): Promise<Outcome> {
     if (this.stopped) return { kind: "stopped" };
     const fetchFn = this.cfg.fetch ?? this.cfg.platform.fetch ?? (globalThis as { fetch?: FetchLike }).fetch;
     if (typeof fetchFn !== "function") return { kind: "fatal", status: 0, text: "no fetch() in this runtime" };
@@ -365,8 +347,7 @@ export class Transport {
     this.cfg.platform.setTimerRef(timeout, false);
     this.counters.requests++;
     try {
-      const size = typeof body === "string" ? body.length : body.byteLength;
-      const init = { method: "POST", headers, body, signal: ac.signal, keepalive: this.keepalive && size <= KEEPALIVE_MAX_BYTES };
+      const init = { method: "POST", headers, body, signal: ac.signal, keepalive: this.keepalive && body.byteLength <= KEEPALIVE_MAX_BYTES };
       const res = await fetchFn(this.cfg.ingestUrl, init);
       const text = await res.text();
       const status = res.status;
@@ -414,15 +395,15 @@ export class Transport {
 
   // ---------------------------------------------------------------- outcomes
 
-  private accept(batch: Item[], text: string): void {
+  private accept(batch: Batch, text: string): void {
     // The common answer refuses nothing: skip parsing its (long) list of ids.
     const answer = /"rejected":0[,}]/.test(text) ? undefined : parseAnswer(text);
-    const rejected = Math.min(batch.length, answer?.rejected ?? 0);
-    this.counters.sent += batch.length - rejected;
+    const rejected = Math.min(batch.count, answer?.rejected ?? 0);
+    this.counters.sent += batch.count - rejected;
     if (rejected > 0) {
       this.counters.rejected += rejected;
       this.cfg.report(
-        new AgentLogError("rejected", `the server refused ${rejected} of ${batch.length} item(s): ${describeItemErrors(answer?.errors)}`, {
+        new AgentLogError("rejected", `the server refused ${rejected} of ${batch.count} item(s): ${describeItemErrors(answer?.errors)}`, {
           status: 200,
           count: rejected,
           details: answer?.errors,
@@ -431,23 +412,23 @@ export class Transport {
     }
   }
 
-  private refuseAll(batch: Item[], text: string): void {
+  private refuseAll(batch: Batch, text: string): void {
     const answer = parseAnswer(text);
-    this.counters.rejected += batch.length;
+    this.counters.rejected += batch.count;
     this.cfg.report(
-      new AgentLogError("rejected", `the server refused all ${batch.length} item(s): ${describeItemErrors(answer?.errors)}`, {
+      new AgentLogError("rejected", `the server refused all ${batch.count} item(s): ${describeItemErrors(answer?.errors)}`, {
         status: 422,
-        count: batch.length,
+        count: batch.count,
         details: answer?.errors,
       }),
     );
   }
 
-  private fail(batch: Item[], why: string, status?: number): void {
-    this.counters.failed += batch.length;
+  private fail(batch: Batch, why: string, status?: number): void {
+    this.counters.failed += batch.count;
     this.cfg.report(
-      new AgentLogError("delivery_failed", `${batch.length} item(s) not delivered: ${why}`, {
-        count: batch.length,
+      new AgentLogError("delivery_failed", `${batch.count} item(s) not delivered: ${why}`, {
+        count: batch.count,
         ...(status === undefined ? {} : { status }),
       }),
     );
@@ -459,15 +440,11 @@ const yieldToEventLoop: () => Promise<void> =
     ? () => new Promise((resolve) => setImmediate(resolve))
     : () => new Promise((resolve) => setTimeout(resolve, 0));
 
-/**
- * The same string, stored flat. Encoded events are built by concatenation, which V8 keeps as a
- * tree of pieces ("cons string") until something needs the characters; queued for a while,
- * such a tree costs ~4x the memory and GC work of the flat text. Converting to a number makes
- * V8 flatten it in place (a no-op elsewhere); the conversion itself stops at the leading "{".
- */
-function flatten(s: string): string {
-  void Number(s);
-  return s;
+/** The bytes as an ArrayBuffer of their own (a view into a larger or shared one is copied). */
+function ownBuffer(bytes: Uint8Array): ArrayBuffer {
+  const { buffer, byteOffset, byteLength } = bytes;
+  if (buffer instanceof ArrayBuffer && byteOffset === 0 && byteLength === buffer.byteLength) return buffer;
+  return buffer.slice(byteOffset, byteOffset + byteLength) as ArrayBuffer;
 }
 
 interface IngestAnswer {

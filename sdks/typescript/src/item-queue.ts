@@ -1,0 +1,295 @@
+// The transport's queue: encoded items (events and session updates) in the order they were
+// recorded, kept as UTF-8 bytes in pages rather than as strings.
+//
+// Why bytes: each item is encoded once, when it is recorded, and its string is garbage at
+// once. Queued strings were tens of thousands of live heap objects that every minor GC of the
+// application had to copy, and every request needed a `join` of its items plus a UTF-8
+// encoding of the result, all in one synchronous step of the event loop. Here a batch is a few
+// ranges of pages; its body is a memcpy of those ranges (`writeBody`, which can pause between
+// steps), and the pages live outside the JS heap.
+
+import { Deque } from "./queue.js";
+
+/** What a queued item is: it decides the array of the ingest body it goes to. */
+export type ItemKind = "event" | "session";
+
+/** Bytes a page is made with; an item larger than that gets a page of its own size. */
+const PAGE_BYTES = 64 * 1024;
+/** Items a page has index room for at first (grown by doubling). */
+const PAGE_ITEMS = 512;
+const COMMA = 0x2c;
+const EVENT = 0;
+const SESSION = 1;
+const CLOSE_BRACKET = 0x5d;
+
+function ascii(text: string): Uint8Array {
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
+  return out;
+}
+const EVENTS_OPEN = ascii('{"events":[');
+const SESSIONS_OPEN = ascii(',"sessions":[');
+const BODY_CLOSE = ascii("}");
+
+/** How the queue gets and fills byte pages (the platform's: Buffers in Node). */
+export interface ByteSupport {
+  alloc(size: number): Uint8Array;
+  /** Writes `text` as UTF-8 at `offset` of a page made by `alloc`; returns the bytes written. */
+  writeUtf8(text: string, dest: Uint8Array, offset: number): number;
+  byteLength(text: string): number;
+}
+
+// The per-item index is in typed arrays too (outside the JS heap from 64 bytes on), so that
+// queued items leave nothing on the heap for the garbage collector to trace or promote.
+interface Page {
+  readonly bytes: Uint8Array;
+  /** Bytes written so far; items are appended, never changed. */
+  used: number;
+  /** Items written so far. */
+  count: number;
+  /** ends[i]: the offset just past item i, whose bytes end with a comma. */
+  ends: Uint32Array;
+  /** kinds[i]: EVENT or SESSION. */
+  kinds: Uint8Array;
+  /** Sequence number of item 0 (item i has firstSeq + i). */
+  readonly firstSeq: number;
+  /** The oldest item of this page still queued. */
+  head: number;
+}
+
+/** Items [from, to) of one page. */
+interface Slice {
+  readonly page: Page;
+  readonly from: number;
+  readonly to: number;
+}
+
+function itemStart(page: Page, i: number): number {
+  return i === 0 ? 0 : page.ends[i - 1]!;
+}
+
+function growIndex(page: Page): void {
+  const ends = new Uint32Array(page.ends.length * 2);
+  ends.set(page.ends);
+  page.ends = ends;
+  const kinds = new Uint8Array(page.kinds.length * 2);
+  kinds.set(page.kinds);
+  page.kinds = kinds;
+}
+
+/** Items taken from the queue for one request: consecutive sequence numbers, in order. */
+export class Batch {
+  constructor(
+    private readonly slices: readonly Slice[],
+    /** Number of items. */
+    readonly count: number,
+    /** Sequence number of the first item. */
+    readonly firstSeq: number,
+  ) {}
+
+  /** The first half and the rest, by item count. REQUIRES: count >= 2. */
+  halves(): [Batch, Batch] {
+    const half = this.count >> 1;
+    const a: Slice[] = [];
+    const b: Slice[] = [];
+    let n = 0;
+    for (const s of this.slices) {
+      const len = s.to - s.from;
+      if (n + len <= half) a.push(s);
+      else if (n >= half) b.push(s);
+      else {
+        const cut = s.from + (half - n);
+        a.push({ page: s.page, from: s.from, to: cut });
+        b.push({ page: s.page, from: cut, to: s.to });
+      }
+      n += len;
+    }
+    return [new Batch(a, half, this.firstSeq), new Batch(b, this.count - half, this.firstSeq + half)];
+  }
+
+  /**
+   * The ingest body, `{"events":[...],"sessions":[...]}` as UTF-8. Copies runs of items, and
+   * awaits `pause()` whenever `step` bytes were copied since the last one, so that a large
+   * batch does not hold the event loop in one piece.
+   */
+  async writeBody(step: number, pause: () => Promise<void>): Promise<Uint8Array<ArrayBuffer>> {
+    let eventBytes = 0;
+    let sessionBytes = 0;
+    for (const { page, from, to } of this.slices) {
+      for (let i = from; i < to; i++) {
+        const size = page.ends[i]! - itemStart(page, i);
+        if (page.kinds[i] === EVENT) eventBytes += size;
+        else sessionBytes += size;
+      }
+    }
+    // Each item ends with a comma; the last one of each array becomes its "]" (an empty array
+    // is the "]" alone).
+    const eventsLen = Math.max(1, eventBytes);
+    const sessionsLen = Math.max(1, sessionBytes);
+    const out = new Uint8Array(EVENTS_OPEN.length + eventsLen + SESSIONS_OPEN.length + sessionsLen + BODY_CLOSE.length);
+    out.set(EVENTS_OPEN, 0);
+    let eventPos = EVENTS_OPEN.length;
+    const sessionsOpenAt = eventPos + eventsLen;
+    out.set(SESSIONS_OPEN, sessionsOpenAt);
+    let sessionPos = sessionsOpenAt + SESSIONS_OPEN.length;
+    const closeAt = sessionPos + sessionsLen;
+    out.set(BODY_CLOSE, closeAt);
+
+    let sincePause = 0;
+    for (const { page, from, to } of this.slices) {
+      let i = from;
+      while (i < to) {
+        // A run of items of one kind is contiguous in the page: one copy.
+        const kind = page.kinds[i];
+        let j = i + 1;
+        while (j < to && page.kinds[j] === kind) j++;
+        const start = itemStart(page, i);
+        const end = page.ends[j - 1]!;
+        const run = page.bytes.subarray(start, end);
+        if (kind === EVENT) {
+          out.set(run, eventPos);
+          eventPos += end - start;
+        } else {
+          out.set(run, sessionPos);
+          sessionPos += end - start;
+        }
+        sincePause += end - start;
+        i = j;
+        if (sincePause >= step) {
+          sincePause = 0;
+          await pause();
+        }
+      }
+    }
+    out[sessionsOpenAt - 1] = CLOSE_BRACKET;
+    out[closeAt - 1] = CLOSE_BRACKET;
+    return out;
+  }
+}
+
+/** A FIFO of encoded items with O(1) push, drop-oldest and batch taking. */
+export class ItemQueue {
+  private pages = new Deque<Page>(16);
+  private tail: Page | undefined;
+  private nextSeq = 1;
+  private count = 0;
+  private byteCount = 0;
+
+  constructor(private readonly support: ByteSupport) {}
+
+  /** Items queued. */
+  get length(): number {
+    return this.count;
+  }
+
+  /** UTF-8 bytes queued (each item's plus one for its separator). */
+  get bytes(): number {
+    return this.byteCount;
+  }
+
+  /** Sequence number of the newest item pushed (0 before any). */
+  get lastSeq(): number {
+    return this.nextSeq - 1;
+  }
+
+  /** Sequence number of the oldest queued item, or undefined when empty. */
+  get headSeq(): number | undefined {
+    const page = this.pages.peek();
+    return page !== undefined && page.head < page.count ? page.firstSeq + page.head : undefined;
+  }
+
+  /** Appends one item (its JSON text); returns its sequence number. */
+  push(kind: ItemKind, text: string): number {
+    let page = this.tail;
+    const room = page === undefined ? 0 : page.bytes.length - page.used;
+    // A UTF-16 unit is at most 3 UTF-8 bytes: only an item near the end of a page is measured.
+    if (page === undefined || room < text.length * 3 + 1) {
+      const need = this.support.byteLength(text) + 1;
+      if (page === undefined || room < need) page = this.addPage(Math.max(PAGE_BYTES, need));
+    }
+    const start = page.used;
+    const written = this.support.writeUtf8(text, page.bytes, start);
+    page.bytes[start + written] = COMMA;
+    page.used = start + written + 1;
+    if (page.count === page.ends.length) growIndex(page);
+    page.ends[page.count] = page.used;
+    page.kinds[page.count] = kind === "event" ? EVENT : SESSION;
+    page.count++;
+    this.count++;
+    this.byteCount += written + 1;
+    return this.nextSeq++;
+  }
+
+  /** Removes the oldest item. REQUIRES: length > 0. */
+  dropOldest(): void {
+    const page = this.pages.peek()!;
+    const i = page.head++;
+    this.count--;
+    this.byteCount -= page.ends[i]! - itemStart(page, i);
+    this.releaseConsumed();
+  }
+
+  /** Removes and returns up to `maxItems` of the oldest items, at most `maxBytes` unless one is larger. */
+  take(maxItems: number, maxBytes: number): Batch | undefined {
+    const firstSeq = this.headSeq;
+    if (firstSeq === undefined) return undefined;
+    const slices: Slice[] = [];
+    let count = 0;
+    let bytes = 0;
+    for (;;) {
+      const page = this.pages.peek();
+      if (page === undefined || page.head >= page.count || count >= maxItems) break;
+      const from = page.head;
+      let i = from;
+      while (i < page.count && count < maxItems) {
+        const size = page.ends[i]! - itemStart(page, i);
+        if (count > 0 && bytes + size > maxBytes) break;
+        bytes += size;
+        count++;
+        i++;
+      }
+      slices.push({ page, from, to: i });
+      page.head = i;
+      this.releaseConsumed();
+      if (i < page.count) break; // a limit was reached inside this page
+    }
+    this.count -= count;
+    this.byteCount -= bytes;
+    return new Batch(slices, count, firstSeq);
+  }
+
+  /** Removes everything; returns how many items that was. */
+  clear(): number {
+    const n = this.count;
+    this.pages = new Deque<Page>(16);
+    this.tail = undefined;
+    this.count = 0;
+    this.byteCount = 0;
+    return n;
+  }
+
+  private addPage(size: number): Page {
+    const page: Page = {
+      bytes: this.support.alloc(size),
+      used: 0,
+      count: 0,
+      ends: new Uint32Array(PAGE_ITEMS),
+      kinds: new Uint8Array(PAGE_ITEMS),
+      firstSeq: this.nextSeq,
+      head: 0,
+    };
+    this.pages.push(page);
+    this.tail = page;
+    this.releaseConsumed(); // the previous tail, if all its items are gone
+    return page;
+  }
+
+  /** Frees pages whose items are all gone; the tail page stays to take new items. */
+  private releaseConsumed(): void {
+    for (;;) {
+      const page = this.pages.peek();
+      if (page === undefined || page === this.tail || page.head < page.count) return;
+      this.pages.shift();
+    }
+  }
+}
