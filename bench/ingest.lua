@@ -5,7 +5,9 @@
 -- session id contains the marker @@R@@; each request replaces the marker with
 -- a prefix unique to (run tag, wrk thread, request number), so every request
 -- carries new events. Re-sent ids would be replacements, which is a different
--- (slower) path than the one measured here.
+-- (slower) path than the one measured here. Every timestamp is a marker
+-- @@T<ms offset>@@ that becomes an RFC 3339 time ending about when the request
+-- is sent, as a live agent's would.
 --
 -- Script arguments (after `--` on the wrk command line):
 --   1: directory holding body-0.json .. body-(N-1).json
@@ -15,7 +17,7 @@
 -- The Authorization and Content-Type headers come from wrk's -H options.
 -- done() prints one line "AGENTLOG_WRK_RESULT {json}" that run.py parses.
 
-local MARKER = "@@R@@"
+local MARKER = "@@R@@"  -- a piece equal to this is replaced by the request's prefix
 
 -- Per-thread state (globals so that done() can read them with thread:get).
 ok200 = 0          -- responses with status 200
@@ -26,23 +28,39 @@ short_accept = 0   -- 200 responses that accepted fewer than 1000 items
 statuses = ""      -- "code:count,..." for non-200 statuses
 first_error = ""   -- the first non-200 body (truncated), for the report
 
-local parts = {}   -- parts[i] = template i split at the marker
-local nparts = 0
+local templates = {}  -- templates[i] = {pieces = {...}, span = largest time offset}
 local counter = 0
 local tag = "run"
 local status_counts = {}
 
-local function split_plain(s, sep)
-  local out, pos = {}, 1
+-- Splits a template into literal strings, MARKER, and time offsets (numbers).
+local function parse(body)
+  local pieces, span, pos = {}, 0, 1
   while true do
-    local a, b = string.find(s, sep, pos, true)
+    local a, b, off = string.find(body, "@@([RT]%d*)@@", pos)
     if not a then
-      out[#out + 1] = string.sub(s, pos)
-      return out
+      pieces[#pieces + 1] = string.sub(body, pos)
+      return {pieces = pieces, span = span}
     end
-    out[#out + 1] = string.sub(s, pos, a - 1)
+    pieces[#pieces + 1] = string.sub(body, pos, a - 1)
+    if off == "R" then
+      pieces[#pieces + 1] = MARKER
+    else
+      local ms = tonumber(string.sub(off, 2))
+      if ms > span then span = ms end
+      pieces[#pieces + 1] = ms
+    end
     pos = b + 1
   end
+end
+
+local ts_sec, ts_prefix = -1, ""
+local function rfc3339(ms)
+  local sec = math.floor(ms / 1000)
+  if sec ~= ts_sec then
+    ts_sec, ts_prefix = sec, os.date("!%Y-%m-%dT%H:%M:%S", sec)
+  end
+  return string.format("%s.%03dZ", ts_prefix, ms - sec * 1000)
 end
 
 function setup(thread)
@@ -61,18 +79,29 @@ function init(args)
   for i = 0, n - 1 do
     local path = dir .. "/body-" .. i .. ".json"
     local f = assert(io.open(path, "rb"), "cannot open " .. path)
-    local body = f:read("*a")
+    templates[#templates + 1] = parse(f:read("*a"))
     f:close()
-    nparts = nparts + 1
-    parts[nparts] = split_plain(body, MARKER)
   end
 end
 
 function request()
   counter = counter + 1
   local prefix = string.format("%s-t%d-%x", tag, tid or 0, counter)
-  local body = table.concat(parts[(counter % nparts) + 1], prefix)
-  return wrk.format("POST", "/v1/ingest", nil, body)
+  local t = templates[(counter % #templates) + 1]
+  -- The template's last time lands on the current second (plus a spread of ms so that
+  -- requests within one second do not repeat each other's times).
+  local base = os.time() * 1000 - t.span + counter % 1000
+  local out = {}
+  for i, p in ipairs(t.pieces) do
+    if p == MARKER then
+      out[i] = prefix
+    elseif type(p) == "number" then
+      out[i] = rfc3339(base + p)
+    else
+      out[i] = p
+    end
+  end
+  return wrk.format("POST", "/v1/ingest", nil, table.concat(out))
 end
 
 function response(status, headers, body)

@@ -1282,6 +1282,33 @@ TEST_P(StoreConformanceTest, SearchPaginatesThroughEqualTimes) {
   EXPECT_EQ(sorted(ids), sorted(want));
 }
 
+// Exact time order within and across seconds (and before 1970), whatever the write order,
+// page by page through the cursor and within sub-second time bounds.
+TEST_P(StoreConformanceTest, SearchOrdersByExactTimeAcrossSeconds) {
+  const std::vector<std::pair<std::string, Micros>> times = {
+      {"t1", kT0 + 900 * kMilli}, {"t2", kT0 + 1100 * kMilli}, {"t3", kT0 + 100 * kMilli},
+      {"t4", kT0 + 1100 * kMilli}, {"t5", kT0 + 999 * kMilli}, {"t6", kT0 + 2000 * kMilli},
+      {"t7", -1500 * kMilli},      {"t8", -500 * kMilli},      {"t9", 400 * kMilli}};
+  for (const auto& [id, t] : times) ASSERT_TRUE(IsOk(write({make_event(id, "order", t)})));
+  using V = std::vector<std::string>;
+  const V newest_first = {"t6", "t4", "t2", "t5", "t1", "t3", "t9", "t8", "t7"};
+  for (const int limit : {1, 2, 4, 100}) {
+    EventQuery q;
+    q.project_id = project();
+    q.limit = limit;
+    EXPECT_EQ(search_ids(q), newest_first) << "limit " << limit;
+  }
+  EventQuery q;
+  q.project_id = project();
+  q.limit = 2;
+  q.from = kT0 + 999 * kMilli;
+  q.to = kT0 + 1100 * kMilli;
+  EXPECT_EQ(search_ids(q), V{"t5"});
+  q.from = -1000 * kMilli;
+  q.to = 400 * kMilli;
+  EXPECT_EQ(search_ids(q), V{"t8"});
+}
+
 // ---- full-text search ----------------------------------------------------------------------
 
 namespace {

@@ -742,15 +742,19 @@ Result<Page<StoredEvent, EventCursor>> SqliteStore::search_events(const EventQue
   if (q.model) sql += " AND e.model = ?5";
   if (q.session_id) sql += " AND e.session_id = ?6";
   if (q.agent) sql += " AND e.agent = ?7";
-  if (q.from) sql += " AND e.started_at >= ?8";
-  if (q.to) sql += " AND e.started_at < ?9";
+  // Each time bound also bounds the second (events_time indexes started_at / 1000000;
+  // integer division is monotonic, so the extra terms never exclude a matching row).
+  if (q.from) sql += " AND e.started_at >= ?8 AND e.started_at / 1000000 >= ?8 / 1000000";
+  if (q.to) sql += " AND e.started_at < ?9 AND e.started_at / 1000000 <= ?9 / 1000000";
   if (q.q) {
     // Full-text matches come newest-ingested first: the FTS index is walked in rowid order.
     if (q.after) sql += " AND f.rowid < ?11";
     sql += " ORDER BY f.rowid DESC LIMIT ?13";
   } else {
-    if (q.after) sql += " AND (e.started_at < ?10 OR (e.started_at = ?10 AND e.seq < ?11))";
-    sql += " ORDER BY e.started_at DESC, e.seq DESC LIMIT ?13";
+    if (q.after) {
+      sql += " AND e.started_at / 1000000 <= ?10 / 1000000 AND (e.started_at < ?10 OR (e.started_at = ?10 AND e.seq < ?11))";
+    }
+    sql += " ORDER BY e.started_at / 1000000 DESC, e.started_at DESC, e.seq DESC LIMIT ?13";
   }
   auto st = r->stmt(sql);
   if (!st.is_ok()) return st.status();
@@ -827,7 +831,8 @@ Result<TimeSeries> SqliteStore::timeseries(int64_t project_id, Micros from, Micr
       "(SELECT agent, CASE WHEN agent IS NULL THEN session_id END AS sid, (started_at - ?2) / ?3 AS bucket, "
       "count(*) AS n, sum(has_error) AS errors, ifnull(sum(total_tokens), 0) AS tokens, "
       "ifnull(sum(cost_usd), 0) AS cost FROM events "
-      "WHERE project_id = ?1 AND started_at >= ?2 AND started_at < ?4 GROUP BY agent, sid, bucket) x "
+      "WHERE project_id = ?1 AND started_at >= ?2 AND started_at < ?4 AND started_at / 1000000 BETWEEN ?2 / 1000000 "
+      "AND ?4 / 1000000 GROUP BY agent, sid, bucket) x "
       "LEFT JOIN sessions s ON x.sid IS NOT NULL AND s.project_id = ?1 AND s.id = x.sid";
   if (agent) sql += " WHERE a = ?5";
   sql += " GROUP BY a, x.bucket ORDER BY a NULLS FIRST";
