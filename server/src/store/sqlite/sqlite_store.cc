@@ -871,7 +871,8 @@ Result<std::vector<AgentStats>> SqliteStore::agents(int64_t project_id, std::opt
   if (!r) return Status::unavailable("database not migrated");
   std::string sql =
       "SELECT agent, status, event_count, error_count, llm_count, tool_count, input_tokens, output_tokens, "
-      "total_tokens, cost_usd, started_at, ended_at, last_event_at FROM sessions WHERE project_id = ?1";
+      "total_tokens, cost_usd, ifnull(ended_at, last_event_at) - started_at, ifnull(last_event_at, started_at) "
+      "FROM sessions WHERE project_id = ?1";
   // Written on the indexed expression (sessions_started) so a time window is an index range.
   if (from) sql += " AND ifnull(started_at, -999999999999999999) >= ?2";
   if (to) sql += " AND ifnull(started_at, -999999999999999999) < ?3 AND started_at IS NOT NULL";
@@ -917,27 +918,26 @@ Result<std::vector<AgentStats>> SqliteStore::agents(int64_t project_id, std::opt
     g.output_tokens += s.int64(7);
     g.total_tokens += s.int64(8);
     g.cost_usd += s.real(9);
-    const auto started = s.opt_int64(10);
-    const auto ended = s.opt_int64(11);
-    const auto last = s.opt_int64(12);
-    const auto end = ended ? ended : last;
-    if (started && end) a.durations.push_back(static_cast<double>(*end - *started) / 1000.0);
-    const auto seen = last ? last : started;
-    if (seen && (!g.last_seen_at || *seen > *g.last_seen_at)) g.last_seen_at = seen;
+    if (!s.is_null(10)) a.durations.push_back(static_cast<double>(s.int64(10)) / 1000.0);  // (end - start) in ms
+    if (!s.is_null(11)) {
+      const Micros seen = s.int64(11);
+      if (!g.last_seen_at || seen > *g.last_seen_at) g.last_seen_at = seen;
+    }
   }
   if (rc != SQLITE_DONE) return r->conn.error("agents");
   auto percentile = [](std::vector<double>& v, double p) {
-    // Linear interpolation between closest ranks (numpy's default).
+    // Linear interpolation between closest ranks (numpy's default); selection, not a sort.
     const double pos = p * static_cast<double>(v.size() - 1);
     const auto lo = static_cast<size_t>(std::floor(pos));
-    const size_t hi = std::min(lo + 1, v.size() - 1);
-    return v[lo] + (v[hi] - v[lo]) * (pos - static_cast<double>(lo));
+    std::nth_element(v.begin(), v.begin() + static_cast<ptrdiff_t>(lo), v.end());
+    const double below = v[lo];
+    const double above = lo + 1 < v.size() ? *std::min_element(v.begin() + static_cast<ptrdiff_t>(lo) + 1, v.end()) : below;
+    return below + (above - below) * (pos - static_cast<double>(lo));
   };
   std::vector<AgentStats> out;
   auto finish = [&](std::optional<std::string> agent, Acc& a) {
     a.stats.agent = std::move(agent);
     if (!a.durations.empty()) {
-      std::sort(a.durations.begin(), a.durations.end());
       a.stats.p50_duration_ms = percentile(a.durations, 0.5);
       a.stats.p95_duration_ms = percentile(a.durations, 0.95);
     }
