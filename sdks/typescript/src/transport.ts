@@ -258,9 +258,9 @@ export class Transport {
         const head = this.queue.headSeq;
         if (head === undefined || this.stopped) break;
         if (head > this.flushTarget && this.queue.length < this.cfg.maxBatchSize) break;
-        // A macrotask boundary between batches: handling one answer and building the next
-        // batch must not run as one long chain of microtasks that holds the event loop.
-        await yieldToEventLoop();
+        // A turn of the event loop between batches: handling one answer and building the next
+        // batch must not run as one long stretch that holds the event loop.
+        await nextTurn();
         if (this.stopped) break;
         const batch = this.queue.take(this.cfg.maxBatchSize, this.cfg.maxBatchBytes);
         if (batch === undefined) break;
@@ -283,7 +283,7 @@ export class Transport {
 
   /** Sends one batch until it is stored, refused, or given up. Never throws. */
   private async send(batch: Batch): Promise<void> {
-    const plain = await batch.writeBody(BODY_STEP_BYTES, yieldToEventLoop);
+    const plain = await batch.writeBody(BODY_STEP_BYTES, nextTurn);
     const headers: Record<string, string> = { "Content-Type": "application/json" };
     if (this.cfg.apiKey) headers["Authorization"] = `Bearer ${this.cfg.apiKey}`;
     if (this.cfg.platform.userAgent) headers["User-Agent"] = this.cfg.platform.userAgent;
@@ -294,6 +294,7 @@ export class Transport {
         // Compressed off the main thread (Node: the libuv pool; browsers: CompressionStream).
         body = ownBuffer(await gzip(plain));
         headers["Content-Encoding"] = "gzip";
+        await nextTurn(); // finishing the compression and sending: two turns, not one
       } catch {
         // compression is an optimisation: send it plain
       }
@@ -435,9 +436,14 @@ export class Transport {
   }
 }
 
-const yieldToEventLoop: () => Promise<void> =
+/**
+ * Resolves in a later turn of the event loop, after it polled for I/O (and ran due timers).
+ * One setImmediate is not enough: called from an I/O callback, it runs in the same turn, right
+ * after the poll phase; the second one runs in the next turn's check phase.
+ */
+const nextTurn: () => Promise<void> =
   typeof setImmediate === "function"
-    ? () => new Promise((resolve) => setImmediate(resolve))
+    ? () => new Promise((resolve) => setImmediate(() => setImmediate(resolve)))
     : () => new Promise((resolve) => setTimeout(resolve, 0));
 
 /** The bytes as an ArrayBuffer of their own (a view into a larger or shared one is copied). */
