@@ -5,26 +5,22 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "testing/api_fixture.h"
 #include "testing/eventually.h"
-#include "testing/fake_clock.h"
 #include "testing/json.h"
-#include "testing/sqlite_store.h"
 #include "testing/status_matchers.h"
-#include "testing/temp_dir.h"
-#include "util/crypto.h"
 
 namespace agentlog::api {
 namespace {
 
 using test::HasCode;
+using test::header;
 using test::IsOk;
 using test::kT0;
 using test::ParsedJson;
@@ -64,12 +60,6 @@ bool has(const ParsedJson& j, std::string_view pointer) {
   simdjson::dom::element e;
   return j.ok() && !j.root().at_pointer(pointer).get(e);
 }
-std::string header(const Response& r, std::string_view name) {
-  for (const auto& [k, v] : r.headers) {
-    if (k == name) return v;
-  }
-  return {};
-}
 std::set<std::string> methods(const std::string& allow) {
   std::set<std::string> out;
   size_t i = 0;
@@ -97,106 +87,25 @@ void expect_problem(const Response& r, int status, std::string_view slug) {
   EXPECT_TRUE(has(j, "/instance"));
 }
 
-// A request's response; every handler must respond exactly once.
-class ResponseSlot {
- public:
-  Respond respond() {
-    return [state = state_](Response r) {
-      std::lock_guard lock(state->mu);
-      ++state->calls;
-      state->response = std::move(r);
-      state->cv.notify_all();
-    };
-  }
-  bool wait(std::chrono::seconds timeout = std::chrono::seconds(30)) {
-    std::unique_lock lock(state_->mu);
-    return state_->cv.wait_for(lock, timeout, [&] { return state_->calls > 0; });
-  }
-  bool ready() {
-    std::lock_guard lock(state_->mu);
-    return state_->calls > 0;
-  }
-  int calls() {
-    std::lock_guard lock(state_->mu);
-    return state_->calls;
-  }
-  Response response() {
-    std::lock_guard lock(state_->mu);
-    return state_->response;
-  }
-
- private:
-  struct State {
-    std::mutex mu;
-    std::condition_variable cv;
-    int calls = 0;
-    Response response;
-  };
-  std::shared_ptr<State> state_ = std::make_shared<State>();
-};
-
 Request request(std::string method, std::string target, std::string body = {},
                 std::string content_type = "application/json") {
-  Request r;
-  r.method = std::move(method);
-  r.target = std::move(target);
-  r.authorization = "Bearer " + std::string(kKey);
-  r.body = std::move(body);
-  r.content_type = std::move(content_type);
-  return r;
+  return test::api_request(std::move(method), std::move(target), kKey, std::move(body), std::move(content_type));
 }
 
-class ApiTest : public ::testing::Test {
+class ApiTest : public test::ApiFixture {
  protected:
   void SetUp() override {
-    store_ = test::open_sqlite_store(dir_.path());
-    ASSERT_NE(store_, nullptr);
-    auto p = store_->find_project("default");
-    ASSERT_TRUE(IsOk(p));
-    project_ = p->id;
+    ApiFixture::SetUp();
+    if (HasFatalFailure()) return;
     auto other = store_->create_project("other", kT0);
     ASSERT_TRUE(IsOk(other));
     key_id_ = add_key(project_, kKey);
     add_key(other->id, kOtherKey);
-    pipeline_ = std::make_unique<pipeline::Pipeline>(*store_, nullptr, pipeline::Limits{}, metrics_, clock_);
-    pipeline_->start();
-    api_ = make_api(*pipeline_);
-  }
-  void TearDown() override {
-    api_.reset();
-    if (pipeline_) pipeline_->drain();
   }
 
-  int64_t add_key(int64_t project_id, std::string_view secret) {
-    auto k = store_->create_key(project_id, "test", std::string(secret.substr(0, 10)),
-                                sha256_hex(secret), kT0);
-    EXPECT_TRUE(IsOk(k));
-    return k.is_ok() ? k->id : 0;
-  }
-  std::unique_ptr<Api> make_api(pipeline::Pipeline& pipeline) {
-    // Blocking work runs inline: the tests need no thread pool.
-    return std::make_unique<Api>(
-        Deps{*store_, pipeline, metrics_, clock_, ids_, [](std::function<void()> f) { f(); }});
-  }
-
-  Response call(Request req, Api* api = nullptr) {
-    ResponseSlot slot;
-    (api ? api : api_.get())->handle(std::move(req), slot.respond());
-    EXPECT_TRUE(slot.wait()) << "no response";
-    EXPECT_EQ(slot.calls(), 1) << "responded more than once";
-    return slot.response();
-  }
   Response get(std::string target) { return call(request("GET", std::move(target))); }
   Response ingest(std::string body) { return call(request("POST", "/v1/ingest", std::move(body))); }
 
-  test::TempDir dir_;
-  std::unique_ptr<store::sqlite::SqliteStore> store_;
-  Metrics metrics_;
-  test::FakeClock clock_;
-  UuidV7Generator ids_{clock_};
-  std::unique_ptr<pipeline::Pipeline> pipeline_;
-  std::unique_ptr<Api> api_;
-  int64_t project_ = 0;
   int64_t key_id_ = 0;
 };
 
@@ -495,7 +404,7 @@ TEST_F(ApiTest, FullQueueIs429WithRetryAfter) {
   pipeline::Pipeline stopped(*store_, nullptr, tiny, metrics_,
                              clock_);  // not started: nothing drains the queue
   auto api = make_api(stopped);
-  ResponseSlot first;
+  test::ResponseSlot first;
   api->handle(request("POST", "/v1/ingest", R"({"events":[{"id":"q1","session_id":"s"}]})"),
               first.respond());
   EXPECT_FALSE(first.ready()) << "no answer before the commit";

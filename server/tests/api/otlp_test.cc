@@ -5,20 +5,14 @@
 
 #include <gtest/gtest.h>
 
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 
 #include "api/api.h"
 #include "google/rpc/status.pb.h"
-#include "testing/fake_clock.h"
+#include "testing/api_fixture.h"
 #include "testing/json.h"
 #include "testing/otlp.h"
-#include "testing/sqlite_store.h"
 #include "testing/status_matchers.h"
-#include "testing/temp_dir.h"
-#include "util/crypto.h"
-#include "util/ids.h"
 
 namespace agentlog::api {
 namespace {
@@ -32,55 +26,10 @@ constexpr std::string_view kTrace = "4bf92f3577b34da6a3ce929d0e0e4736";
 constexpr std::string_view kRoot = "00f067aa0ba902b7";
 constexpr std::string_view kChild = "1111111111111111";
 
-class Slot {
- public:
-  Respond respond() {
-    return [s = state_](Response r) {
-      std::lock_guard lock(s->mu);
-      ++s->calls;
-      s->response = std::move(r);
-      s->cv.notify_all();
-    };
-  }
-  bool wait() {
-    std::unique_lock lock(state_->mu);
-    return state_->cv.wait_for(lock, std::chrono::seconds(30), [&] { return state_->calls > 0; });
-  }
-  bool ready() {
-    std::lock_guard lock(state_->mu);
-    return state_->calls > 0;
-  }
-  Response response() {
-    std::lock_guard lock(state_->mu);
-    EXPECT_EQ(state_->calls, 1);
-    return state_->response;
-  }
-
- private:
-  struct State {
-    std::mutex mu;
-    std::condition_variable cv;
-    int calls = 0;
-    Response response;
-  };
-  std::shared_ptr<State> state_ = std::make_shared<State>();
-};
-
-std::string header(const Response& r, std::string_view name) {
-  for (const auto& [k, v] : r.headers) {
-    if (k == name) return v;
-  }
-  return {};
-}
+using test::header;
 
 Request post(std::string target, std::string body, std::string content_type) {
-  Request r;
-  r.method = "POST";
-  r.target = std::move(target);
-  r.authorization = "Bearer " + std::string(kKey);
-  r.body = std::move(body);
-  r.content_type = std::move(content_type);
-  return r;
+  return test::api_request("POST", std::move(target), kKey, std::move(body), std::move(content_type));
 }
 
 t::RequestBuilder two_spans() {
@@ -117,49 +66,17 @@ void expect_status_body(const Response& r, bool protobuf, std::string_view messa
   }
 }
 
-class OtlpApiTest : public ::testing::Test {
+class OtlpApiTest : public test::ApiFixture {
  protected:
   void SetUp() override {
-    store_ = test::open_sqlite_store(dir_.path());
-    ASSERT_NE(store_, nullptr);
-    auto p = store_->find_project("default");
-    ASSERT_TRUE(IsOk(p));
-    project_ = p->id;
-    auto k = store_->create_key(project_, "otlp", std::string(kKey.substr(0, 10)), sha256_hex(kKey),
-                                kT0);
-    ASSERT_TRUE(IsOk(k));
-    pipeline_ = std::make_unique<pipeline::Pipeline>(*store_, nullptr, pipeline::Limits{}, metrics_,
-                                                     clock_);
-    pipeline_->start();
-    api_ = make_api(*pipeline_);
-  }
-  void TearDown() override {
-    api_.reset();
-    if (pipeline_) pipeline_->drain();
-  }
-  std::unique_ptr<Api> make_api(pipeline::Pipeline& p) {
-    return std::make_unique<Api>(
-        Deps{*store_, p, metrics_, clock_, ids_, [](std::function<void()> f) { f(); }});
-  }
-  Response call(Request req, Api* api = nullptr) {
-    Slot slot;
-    (api ? api : api_.get())->handle(std::move(req), slot.respond());
-    EXPECT_TRUE(slot.wait()) << "no response";
-    return slot.response();
+    ApiFixture::SetUp();
+    if (HasFatalFailure()) return;
+    add_key(project_, kKey);
   }
   size_t stored_events(const std::string& session) {
     auto page = store_->session_events(project_, session, 1000, std::nullopt);
     return page.is_ok() ? page->items.size() : 0;
   }
-
-  test::TempDir dir_;
-  std::unique_ptr<store::sqlite::SqliteStore> store_;
-  Metrics metrics_;
-  test::FakeClock clock_;
-  UuidV7Generator ids_{clock_};
-  std::unique_ptr<pipeline::Pipeline> pipeline_;
-  std::unique_ptr<Api> api_;
-  int64_t project_ = 0;
 };
 
 TEST_F(OtlpApiTest, ProtobufExportIsCommittedThenAcknowledgedWithAnEmptyResponse) {
@@ -341,7 +258,7 @@ TEST_F(OtlpApiTest, FullQueueIs429WithRetryAfter) {
   tiny.max_queued_events = 1;
   pipeline::Pipeline stopped(*store_, nullptr, tiny, metrics_, clock_);  // nothing drains it yet
   auto api = make_api(stopped);
-  Slot first;
+  test::ResponseSlot first;
   api->handle(post("/v1/traces", two_spans().protobuf(), "application/x-protobuf"),
               first.respond());
   EXPECT_FALSE(first.ready()) << "no answer before the commit";
