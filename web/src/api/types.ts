@@ -10,6 +10,7 @@ export const EVENT_TYPES: readonly EventType[] = [
 ];
 
 export type EventStatus = "ok" | "error" | "running";
+export const EVENT_STATUSES: readonly EventStatus[] = ["ok", "error", "running"];
 export type SessionStatus = "running" | "success" | "failure" | "cancelled";
 export const SESSION_STATUSES: readonly SessionStatus[] = ["running", "success", "failure", "cancelled"];
 

@@ -3,14 +3,14 @@
 import type { JSX } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, isAbort, queryString } from "../api/client";
-import { EVENT_TYPES, type AgentEvent, type Page } from "../api/types";
+import { EVENT_STATUSES, EVENT_TYPES, type AgentEvent, type Page } from "../api/types";
 import { ErrorBanner, StatusBadge, TypeBadge } from "../components/bits";
+import { SearchBox, SelectFilter, TextFilter, TimeRange } from "../components/filters";
 import { GetStarted } from "../components/GetStarted";
 import { VirtualList } from "../components/VirtualList";
-import { formatAgo, formatCost, formatCount, formatDuration, fromLocalInput, toLocalInput } from "../lib/format";
+import { formatAgo, formatCost, formatCount, formatDuration } from "../lib/format";
 import { useKeys } from "../lib/keys";
 import { navigate, patchQuery, readQuery, sessionPath, useLocation } from "../lib/router";
-import { SearchBox, TextFilter } from "./Sessions";
 
 const PAGE = 100;
 const ROW = 36;
@@ -76,33 +76,12 @@ export function EventsPage(): JSX.Element {
     <div class="events-page list-page">
       <div class="toolbar filters">
         <SearchBox value={f.q} placeholder="Search text in events   ( / )" onChange={(q) => patchQuery({ q }, { replace: true })} />
-        <select aria-label="Type" value={f.type} onChange={(e) => patchQuery({ type: e.currentTarget.value })}>
-          <option value="">Any type</option>
-          {EVENT_TYPES.map((t) => (
-            <option key={t} value={t}>
-              {t}
-            </option>
-          ))}
-        </select>
-        <select aria-label="Status" value={f.status} onChange={(e) => patchQuery({ status: e.currentTarget.value })}>
-          <option value="">Any status</option>
-          {["ok", "error", "running"].map((s) => (
-            <option key={s} value={s}>
-              {s}
-            </option>
-          ))}
-        </select>
+        <SelectFilter label="Type" value={f.type} any="Any type" options={EVENT_TYPES} onChange={(type) => patchQuery({ type })} />
+        <SelectFilter label="Status" value={f.status} any="Any status" options={EVENT_STATUSES} onChange={(status) => patchQuery({ status })} />
         <TextFilter label="Name" value={f.name} onChange={(name) => patchQuery({ name }, { replace: true })} width="9em" />
         <TextFilter label="Model" value={f.model} onChange={(model) => patchQuery({ model }, { replace: true })} width="9em" />
         <TextFilter label="Agent" value={f.agent} onChange={(agent) => patchQuery({ agent }, { replace: true })} width="9em" />
-        <label class="inline">
-          From
-          <input type="datetime-local" aria-label="From" value={f.from ? toLocalInput(f.from) : ""} onChange={(e) => patchQuery({ from: fromLocalInput(e.currentTarget.value) })} />
-        </label>
-        <label class="inline">
-          To
-          <input type="datetime-local" aria-label="To" value={f.to ? toLocalInput(f.to) : ""} onChange={(e) => patchQuery({ to: fromLocalInput(e.currentTarget.value) })} />
-        </label>
+        <TimeRange from={f.from} to={f.to} onChange={(patch) => patchQuery(patch)} />
         {filtered && (
           <button class="link" onClick={() => navigate("/events")}>
             Clear

@@ -5,9 +5,10 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { api, isAbort, queryString } from "../api/client";
 import { SESSION_STATUSES, type AgentStats, type Page, type Session } from "../api/types";
 import { ErrorBanner, StatusBadge } from "../components/bits";
+import { SearchBox, SelectFilter, TextFilter, TimeRange } from "../components/filters";
 import { GetStarted } from "../components/GetStarted";
 import { VirtualList } from "../components/VirtualList";
-import { formatAgo, formatCost, formatCount, formatDuration, fromLocalInput, toLocalInput } from "../lib/format";
+import { formatAgo, formatCost, formatCount, formatDuration } from "../lib/format";
 import { useKeys } from "../lib/keys";
 import { FrameBatcher, LiveStream } from "../lib/live";
 import { navigate, patchQuery, readQuery, sessionPath, useLocation } from "../lib/router";
@@ -144,31 +145,16 @@ export function SessionsPage(): JSX.Element {
     <div class="sessions-page list-page">
       <div class="toolbar filters">
         <SearchBox value={f.q} placeholder="Search id, name, agent, user   ( / )" onChange={(q) => patchQuery({ q }, { replace: true })} />
-        <select aria-label="Agent" value={f.agent} onChange={(e) => patchQuery({ agent: e.currentTarget.value })}>
-          <option value="">All agents</option>
-          {[...new Set([...agents, ...(f.agent ? [f.agent] : [])])].map((a) => (
-            <option key={a} value={a}>
-              {a}
-            </option>
-          ))}
-        </select>
-        <select aria-label="Status" value={f.status} onChange={(e) => patchQuery({ status: e.currentTarget.value })}>
-          <option value="">Any status</option>
-          {SESSION_STATUSES.map((s) => (
-            <option key={s} value={s}>
-              {s}
-            </option>
-          ))}
-        </select>
+        <SelectFilter
+          label="Agent"
+          value={f.agent}
+          any="All agents"
+          options={[...new Set([...agents, ...(f.agent ? [f.agent] : [])])]}
+          onChange={(agent) => patchQuery({ agent })}
+        />
+        <SelectFilter label="Status" value={f.status} any="Any status" options={SESSION_STATUSES} onChange={(status) => patchQuery({ status })} />
         <TextFilter label="Tag" value={f.tag} onChange={(tag) => patchQuery({ tag }, { replace: true })} />
-        <label class="inline">
-          From
-          <input type="datetime-local" aria-label="From" value={f.from ? toLocalInput(f.from) : ""} onChange={(e) => patchQuery({ from: fromLocalInput(e.currentTarget.value) })} />
-        </label>
-        <label class="inline">
-          To
-          <input type="datetime-local" aria-label="To" value={f.to ? toLocalInput(f.to) : ""} onChange={(e) => patchQuery({ to: fromLocalInput(e.currentTarget.value) })} />
-        </label>
+        <TimeRange from={f.from} to={f.to} onChange={(patch) => patchQuery(patch)} />
         <select aria-label="Sort" value={f.sort} onChange={(e) => patchQuery({ sort: e.currentTarget.value })}>
           {SORT_LABELS.some(([v]) => v === f.sort) ? null : <option value={f.sort}>{f.sort}</option>}
           {SORT_LABELS.map(([v, l]) => (
@@ -265,54 +251,5 @@ function SortHead(p: { label: string; k: string; sort: { key: string; desc: bool
       {p.label}
       {active ? (p.sort.desc ? " ↓" : " ↑") : ""}
     </button>
-  );
-}
-
-/** A search box that writes to the URL a moment after typing stops. */
-export function SearchBox(p: { value: string; placeholder: string; onChange: (v: string) => void }): JSX.Element {
-  const [v, setV] = useState(p.value);
-  const timer = useRef<number>(0);
-  useEffect(() => setV(p.value), [p.value]);
-  useEffect(() => () => clearTimeout(timer.current), []);
-  return (
-    <input
-      type="search"
-      class="search"
-      data-search
-      aria-label="Search"
-      placeholder={p.placeholder}
-      value={v}
-      onInput={(e) => {
-        const next = e.currentTarget.value;
-        setV(next);
-        clearTimeout(timer.current);
-        timer.current = window.setTimeout(() => p.onChange(next), 250);
-      }}
-      onKeyDown={(e) => {
-        if (e.key === "Enter") {
-          clearTimeout(timer.current);
-          p.onChange(v);
-        }
-      }}
-    />
-  );
-}
-
-/** A small text filter committed on Enter or blur. */
-export function TextFilter(p: { label: string; value: string; onChange: (v: string) => void; width?: string }): JSX.Element {
-  const [v, setV] = useState(p.value);
-  useEffect(() => setV(p.value), [p.value]);
-  const commit = () => v !== p.value && p.onChange(v.trim());
-  return (
-    <input
-      type="text"
-      aria-label={p.label}
-      placeholder={p.label}
-      value={v}
-      style={p.width ? { width: p.width } : undefined}
-      onInput={(e) => setV(e.currentTarget.value)}
-      onKeyDown={(e) => e.key === "Enter" && commit()}
-      onBlur={commit}
-    />
   );
 }
