@@ -112,7 +112,7 @@ export class Batch {
    * awaits `pause()` whenever `step` bytes were copied since the last one, so that a large
    * batch does not hold the event loop in one piece.
    */
-  async writeBody(step: number, pause: () => Promise<void>): Promise<Uint8Array<ArrayBuffer>> {
+  async writeBody(step: number, pause: () => Promise<void>): Promise<Uint8Array> {
     let eventBytes = 0;
     let sessionBytes = 0;
     for (const { page, from, to } of this.slices) {

@@ -287,7 +287,7 @@ export class Transport {
     const headers: Record<string, string> = { "Content-Type": "application/json" };
     if (this.cfg.apiKey) headers["Authorization"] = `Bearer ${this.cfg.apiKey}`;
     if (this.cfg.platform.userAgent) headers["User-Agent"] = this.cfg.platform.userAgent;
-    let body: ArrayBuffer = plain.buffer;
+    let body = ownBuffer(plain); // (its own buffer already: no copy)
     const gzip = this.cfg.platform.gzip;
     if (gzip && plain.byteLength >= this.cfg.gzipThresholdBytes) {
       try {

@@ -70,6 +70,31 @@ describe("batching", () => {
     }
   });
 
+  it("delivers a large queue in order, each item once, over many requests, through retries and a 413 split", async () => {
+    const answered = new Set<number>();
+    const { client: c, errors } = await setup(
+      (req) => {
+        if (req.n === 3 || req.n === 4) return { status: 503 };
+        if (req.n === 7) return { status: 413 };
+        answered.add(req.n);
+        return FakeServer.ok();
+      },
+      { maxBatchSize: 200, maxQueueSize: 50_000, flushIntervalMs: 60_000, gzipThresholdBytes: 4096 },
+    );
+    const ids = idsOf(5000, "bulk");
+    // Some items are larger than a queue page (and than a body-copy step); some are not ASCII.
+    const big = "é🚀".repeat(60_000);
+    ids.forEach((id, i) => c.log({ id, sessionId: "s", input: i % 500 === 0 ? big : `n${i} ✓` }));
+    await c.flush();
+    const delivered = server.requests.filter((r) => answered.has(r.n)).flatMap((r) => r.body.events);
+    expect(delivered.map((e) => e.id)).toEqual(ids);
+    expect(delivered[500]!.input).toBe(big);
+    expect(delivered[1]!.input).toBe("n1 ✓");
+    expect(server.requests.length).toBeGreaterThan(25);
+    expect(c.stats()).toMatchObject({ enqueued: 5000, sent: 5000, failed: 0, dropped: 0, queued: 0, inFlight: 0, retries: 2 });
+    expect(errors).toEqual([]);
+  });
+
   it("sends items in the order they were recorded", async () => {
     const { client: c } = await setup(undefined, { maxBatchSize: 7 });
     const ids = idsOf(100, "ord");

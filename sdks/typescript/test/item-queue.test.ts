@@ -1,0 +1,168 @@
+// The transport's byte queue: order, exactly-once, limits, drop-oldest, 413 halves and the
+// body it writes, including items of several pages, items larger than a page, and non-ASCII.
+
+import { describe, expect, it } from "vitest";
+import { ItemQueue, type Batch, type ItemKind } from "../src/item-queue.js";
+import { utf8Length, writeUtf8 } from "../src/platform.js";
+
+const nodeBytes = {
+  alloc: (size: number) => Buffer.allocUnsafeSlow(size),
+  writeUtf8: (text: string, dest: Uint8Array, offset: number) => (dest as Buffer).write(text, offset, "utf8"),
+  byteLength: (text: string) => Buffer.byteLength(text, "utf8"),
+};
+const portableBytes = { alloc: (size: number) => new Uint8Array(size), writeUtf8, byteLength: utf8Length };
+
+interface Body {
+  events: { id: string; text?: string }[];
+  sessions: { id: string }[];
+}
+
+const noPause = () => Promise.resolve();
+
+async function bodyOf(batch: Batch, step = 1 << 30): Promise<Body> {
+  const bytes = await batch.writeBody(step, noPause);
+  return JSON.parse(Buffer.from(bytes).toString("utf8")) as Body;
+}
+
+/** An item's JSON; every 7th is a session update, some are large or not ASCII. */
+function item(i: number): { kind: ItemKind; id: string; json: string } {
+  const id = `i${i}`;
+  if (i % 7 === 3) return { kind: "session", id, json: JSON.stringify({ id }) };
+  const text = i % 50 === 0 ? "x".repeat(100_000) : i % 3 === 0 ? `héllo ✓ 🚀 ${i}` : `plain ${i}`;
+  return { kind: "event", id, json: JSON.stringify({ id, text }) };
+}
+
+describe("ItemQueue", () => {
+  for (const [name, support] of [
+    ["Buffer pages", nodeBytes],
+    ["Uint8Array pages, portable encoder", portableBytes],
+  ] as const) {
+    it(`delivers every item once, in order, across pages and batches (${name})`, async () => {
+      const q = new ItemQueue(support);
+      const items = Array.from({ length: 3000 }, (_, i) => item(i));
+      for (const it of items) q.push(it.kind, it.json);
+      expect(q.length).toBe(3000);
+      expect(q.bytes).toBe(items.reduce((n, it) => n + Buffer.byteLength(it.json) + 1, 0));
+      const events: Body["events"] = [];
+      const sessions: Body["sessions"] = [];
+      let seq = 1;
+      for (let batch = q.take(137, 64 * 1024); batch; batch = q.take(137, 64 * 1024)) {
+        expect(batch.firstSeq).toBe(seq);
+        seq += batch.count;
+        const body = await bodyOf(batch);
+        expect(body.events.length + body.sessions.length).toBe(batch.count);
+        events.push(...body.events);
+        sessions.push(...body.sessions);
+      }
+      expect(q.length).toBe(0);
+      expect(q.bytes).toBe(0);
+      expect(events.map((e) => e.id)).toEqual(items.filter((it) => it.kind === "event").map((it) => it.id));
+      expect(sessions.map((s) => s.id)).toEqual(items.filter((it) => it.kind === "session").map((it) => it.id));
+      expect(events.find((e) => e.id === "i3")).toBeUndefined(); // i3 is a session
+      expect(events.find((e) => e.id === "i6")!.text).toBe("héllo ✓ 🚀 6");
+      expect(events.find((e) => e.id === "i50")!.text).toHaveLength(100_000);
+    });
+  }
+
+  it("takes at most maxItems and maxBytes, but always one item", () => {
+    const q = new ItemQueue(nodeBytes);
+    for (let i = 0; i < 10; i++) q.push("event", JSON.stringify({ id: `e${i}`, pad: "p".repeat(90) }));
+    const size = q.bytes / 10;
+    expect(q.take(3, 1e9)!.count).toBe(3);
+    expect(q.take(100, size * 2.5)!.count).toBe(2);
+    expect(q.take(100, 1)!.count).toBe(1); // larger than maxBytes on its own: sent alone
+    expect(q.take(100, 1e9)!.count).toBe(4);
+    expect(q.take(100, 1e9)).toBeUndefined();
+  });
+
+  it("drops the oldest items and keeps count of sequence numbers and bytes", async () => {
+    const q = new ItemQueue(nodeBytes);
+    expect(q.headSeq).toBeUndefined();
+    const texts = Array.from({ length: 1000 }, (_, i) => JSON.stringify({ id: `d${i}`, pad: "q".repeat(200) }));
+    for (const t of texts) q.push("event", t);
+    for (let i = 0; i < 600; i++) q.dropOldest();
+    expect(q.length).toBe(400);
+    expect(q.bytes).toBe(texts.slice(600).reduce((n, t) => n + t.length + 1, 0));
+    expect(q.headSeq).toBe(601);
+    expect(q.lastSeq).toBe(1000);
+    const body = await bodyOf(q.take(1000, 1e9)!);
+    expect(body.events.map((e) => e.id)).toEqual(Array.from({ length: 400 }, (_, i) => `d${600 + i}`));
+    q.push("session", '{"id":"s"}');
+    expect(q.headSeq).toBe(1001);
+    expect(q.clear()).toBe(1);
+    expect(q.length).toBe(0);
+  });
+
+  it("keeps taking after its last page was emptied and a new page began", async () => {
+    const q = new ItemQueue(nodeBytes);
+    const big = (id: string) => JSON.stringify({ id, pad: "t".repeat(40_000) });
+    q.push("event", big("a"));
+    expect(q.take(10, 1e9)!.count).toBe(1);
+    q.push("event", big("b")); // does not fit in the rest of the first page
+    expect(q.headSeq).toBe(2);
+    const batch = q.take(10, 1e9)!;
+    expect(batch.firstSeq).toBe(2);
+    expect((await bodyOf(batch)).events.map((e) => e.id)).toEqual(["b"]);
+  });
+
+  it("splits a batch in halves that together are the batch (413)", async () => {
+    const q = new ItemQueue(nodeBytes);
+    const items = Array.from({ length: 901 }, (_, i) => item(i));
+    for (const it of items) q.push(it.kind, it.json);
+    const batch = q.take(1000, 1e9)!;
+    const whole = await bodyOf(batch);
+    const parts: Batch[] = [];
+    const split = (b: Batch): void => {
+      if (b.count <= 50) parts.push(b);
+      else for (const half of b.halves()) split(half);
+    };
+    split(batch);
+    expect(parts.reduce((n, p) => n + p.count, 0)).toBe(901);
+    let seq = batch.firstSeq;
+    const events: Body["events"] = [];
+    const sessions: Body["sessions"] = [];
+    for (const p of parts) {
+      expect(p.firstSeq).toBe(seq);
+      seq += p.count;
+      const body = await bodyOf(p);
+      expect(body.events.length + body.sessions.length).toBe(p.count);
+      events.push(...body.events);
+      sessions.push(...body.sessions);
+    }
+    expect(events).toEqual(whole.events);
+    expect(sessions).toEqual(whole.sessions);
+  });
+
+  it("writes a large body in steps, pausing between them, to the same bytes", async () => {
+    const q = new ItemQueue(nodeBytes);
+    for (let i = 0; i < 300; i++) q.push(i % 10 === 0 ? "session" : "event", JSON.stringify({ id: `w${i}`, pad: "w".repeat(3000) }));
+    const batch = q.take(1000, 1e9)!;
+    const once = await batch.writeBody(1 << 30, noPause);
+    let pauses = 0;
+    const stepped = await batch.writeBody(64 * 1024, () => {
+      pauses++;
+      return Promise.resolve();
+    });
+    expect(pauses).toBeGreaterThan(5);
+    expect(Buffer.from(stepped).equals(Buffer.from(once))).toBe(true);
+  });
+
+  it("writes empty arrays when a batch has only events or only sessions", async () => {
+    const q = new ItemQueue(nodeBytes);
+    q.push("session", '{"id":"only"}');
+    expect(Buffer.from(await q.take(10, 1e9)!.writeBody(1 << 30, noPause)).toString()).toBe('{"events":[],"sessions":[{"id":"only"}]}');
+    q.push("event", '{"id":"e"}');
+    expect(Buffer.from(await q.take(10, 1e9)!.writeBody(1 << 30, noPause)).toString()).toBe('{"events":[{"id":"e"}],"sessions":[]}');
+  });
+});
+
+describe("writeUtf8", () => {
+  it("encodes as Buffer does, lone surrogates as U+FFFD, and counts as utf8Length", () => {
+    for (const s of ["", "abc", "é", "✓", "🚀", "a\ud800b", "\udc00", "x\ud83d", "mixed é✓🚀 \ud800\udfff end"]) {
+      const dest = new Uint8Array(s.length * 3 + 4);
+      const n = writeUtf8(s, dest, 2);
+      expect(Buffer.from(dest.subarray(2, 2 + n)).equals(Buffer.from(s, "utf8"))).toBe(true);
+      expect(n).toBe(utf8Length(s));
+    }
+  });
+});
