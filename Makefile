@@ -8,7 +8,7 @@ CMAKE_COMMON := -G Ninja -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER
 DATA    ?= ./agentlog-data
 FUZZ_SECONDS ?= 20
 
-.PHONY: all deps web build run run-cluster test unit asan e2e scaleout web-test fuzz-smoke fuzz sdk-python sdk-typescript sdk-go conformance bench bench-postgres format tidy clean
+.PHONY: all deps web build run run-cluster test unit asan e2e scaleout web-test screenshots fuzz-smoke fuzz sdk-python sdk-typescript sdk-go conformance bench bench-postgres format tidy clean
 
 all: build
 
@@ -81,6 +81,11 @@ run-cluster: build
 # against the real binary.
 web-test: build
 	AGENTLOG_BIN=$(CURDIR)/build/agentlog bash web/test.sh
+
+# Refreshes the pictures in docs/screenshots (test runs keep theirs in a temp dir).
+screenshots: build
+	cd web && AGENTLOG_BIN=$(CURDIR)/build/agentlog AGENTLOG_UPDATE_SCREENSHOTS=1 \
+	  node node_modules/vitest/vitest.mjs run --config e2e/vitest.config.ts e2e/screenshots.e2e.ts e2e/empty.e2e.ts
 
 # The Python SDK: mypy --strict, ruff, pytest (unit and against the real binary).
 sdk-python: build

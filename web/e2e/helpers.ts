@@ -1,6 +1,7 @@
 // Shared steps of the end-to-end tests.
 import { mkdirSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 import { inject } from "vitest";
@@ -9,7 +10,12 @@ import { launchChromium, USERS } from "./server.mjs";
 export { USERS };
 export const baseUrl = (): string => inject("baseUrl");
 
-const shots = resolve(dirname(fileURLToPath(import.meta.url)), "../../docs/screenshots");
+// The pictures change with every run (relative times, random demo data): a test run
+// keeps its own, and `make screenshots` refreshes the ones in the docs.
+const shots =
+  process.env.AGENTLOG_UPDATE_SCREENSHOTS === "1"
+    ? resolve(dirname(fileURLToPath(import.meta.url)), "../../docs/screenshots")
+    : join(tmpdir(), "agentlog-screenshots");
 
 /** Calls the API with the suite's API key (as an agent or SDK would). */
 export async function api(path: string, init: RequestInit = {}): Promise<Response> {
