@@ -15,23 +15,17 @@
 --   3: run tag (distinguishes warm-up and measured runs, and re-runs)
 --
 -- The Authorization and Content-Type headers come from wrk's -H options.
--- done() prints one line "AGENTLOG_WRK_RESULT {json}" that run.py parses.
 
 local MARKER = "@@R@@"  -- a piece equal to this is replaced by the request's prefix
 
--- Per-thread state (globals so that done() can read them with thread:get).
-ok200 = 0          -- responses with status 200
-non200 = 0         -- responses with any other status
-accepted = 0       -- sum of "accepted" over 200 responses
-rejected = 0       -- sum of "rejected" over 200 responses
-short_accept = 0   -- 200 responses that accepted fewer than 1000 items
-statuses = ""      -- "code:count,..." for non-200 statuses
-first_error = ""   -- the first non-200 body (truncated), for the report
+-- The shared counters and report (bench/wrk_common.lua), found next to this script.
+package.path = (debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "?.lua;" .. package.path
+local common = require("wrk_common")
+setup, done = common.setup, common.done
 
 local templates = {}  -- templates[i] = {pieces = {...}, span = largest time offset}
 local counter = 0
 local tag = "run"
-local status_counts = {}
 
 -- Splits a template into literal strings, MARKER, and time offsets (numbers).
 local function parse(body)
@@ -61,13 +55,6 @@ local function rfc3339(ms)
     ts_sec, ts_prefix = sec, os.date("!%Y-%m-%dT%H:%M:%S", sec)
   end
   return string.format("%s.%03dZ", ts_prefix, ms - sec * 1000)
-end
-
-function setup(thread)
-  thread_index = (thread_index or 0) + 1
-  thread:set("tid", thread_index)
-  threads = threads or {}
-  table.insert(threads, thread)
 end
 
 function init(args)
@@ -105,61 +92,8 @@ function request()
 end
 
 function response(status, headers, body)
-  if status == 200 then
-    ok200 = ok200 + 1
-    local a = tonumber(string.match(body, '"accepted"%s*:%s*(%d+)') or "0")
-    local r = tonumber(string.match(body, '"rejected"%s*:%s*(%d+)') or "0")
-    accepted = accepted + a
-    rejected = rejected + r
-    if a < 1000 then
-      short_accept = short_accept + 1
-      if first_error == "" then first_error = "200 " .. string.sub(body, 1, 300) end
-    end
-  else
-    non200 = non200 + 1
-    status_counts[status] = (status_counts[status] or 0) + 1
-    local list = {}
-    for code, count in pairs(status_counts) do list[#list + 1] = code .. ":" .. count end
-    statuses = table.concat(list, ",")
-    if first_error == "" then first_error = status .. " " .. string.sub(body or "", 1, 300) end
-  end
-end
-
-local function json_string(s)
-  s = string.gsub(s, '[%c"\\]', function(c)
-    if c == '"' then return '\\"' end
-    if c == "\\" then return "\\\\" end
-    return string.format("\\u%04x", string.byte(c))
-  end)
-  return '"' .. s .. '"'
-end
-
-function done(summary, latency, requests)
-  local t_ok, t_non, t_acc, t_rej, t_short = 0, 0, 0, 0, 0
-  local codes, err = {}, ""
-  for _, thread in ipairs(threads) do
-    t_ok = t_ok + thread:get("ok200")
-    t_non = t_non + thread:get("non200")
-    t_acc = t_acc + thread:get("accepted")
-    t_rej = t_rej + thread:get("rejected")
-    t_short = t_short + thread:get("short_accept")
-    local s = thread:get("statuses")
-    if s ~= "" then codes[#codes + 1] = s end
-    if err == "" then err = thread:get("first_error") end
-  end
-  local e = summary.errors
-  io.write(string.format(
-    'AGENTLOG_WRK_RESULT {"duration_us":%d,"requests":%d,"bytes":%d,' ..
-    '"ok200":%d,"non200":%d,"accepted":%d,"rejected":%d,"short_accept":%d,' ..
-    '"statuses":%s,"first_error":%s,' ..
-    '"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},' ..
-    '"latency_us":{"min":%d,"mean":%.1f,"max":%d,"stdev":%.1f,' ..
-    '"p50":%d,"p90":%d,"p99":%d,"p999":%d}}\n',
-    summary.duration, summary.requests, summary.bytes,
-    t_ok, t_non, t_acc, t_rej, t_short,
-    json_string(table.concat(codes, ",")), json_string(err),
-    e.connect, e.read, e.write, e.status, e.timeout,
-    latency.min, latency.mean, latency.max, latency.stdev,
-    latency:percentile(50), latency:percentile(90), latency:percentile(99),
-    latency:percentile(99.9)))
+  if status ~= 200 then return common.failed(status, body) end
+  local a = tonumber(string.match(body, '"accepted"%s*:%s*(%d+)') or "0")
+  local r = tonumber(string.match(body, '"rejected"%s*:%s*(%d+)') or "0")
+  common.ok(a, r, a < 1000 and string.sub(body, 1, 300) or nil)
 end

@@ -15,23 +15,19 @@
 --   4: spans per request
 --
 -- A 200 with an empty body accepted every span; a 200 with a body is a partial success.
--- done() prints one line "AGENTLOG_WRK_RESULT {json}" that run.py parses.
 
 local MARKER = "~@OTLP@~"
 
-ok200 = 0
-non200 = 0
-accepted = 0
-short_accept = 0
-statuses = ""
-first_error = ""
+-- The shared counters and report (bench/wrk_common.lua), found next to this script.
+package.path = (debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "?.lua;" .. package.path
+local common = require("wrk_common")
+setup, done = common.setup, common.done
 
 local parts = {}
 local nparts = 0
 local counter = 0
 local tag = "00"
 local spans = 0
-local status_counts = {}
 
 local function split_plain(s, sep)
   local out, pos = {}, 1
@@ -44,13 +40,6 @@ local function split_plain(s, sep)
     out[#out + 1] = string.sub(s, pos, a - 1)
     pos = b + 1
   end
-end
-
-function setup(thread)
-  thread_index = (thread_index or 0) + 1
-  thread:set("tid", thread_index)
-  threads = threads or {}
-  table.insert(threads, thread)
 end
 
 function init(args)
@@ -78,58 +67,10 @@ function request()
 end
 
 function response(status, headers, body)
-  if status == 200 then
-    ok200 = ok200 + 1
-    if body == nil or #body == 0 then
-      accepted = accepted + spans
-    else
-      short_accept = short_accept + 1
-      if first_error == "" then first_error = "200 partial success (" .. #body .. " bytes)" end
-    end
+  if status ~= 200 then return common.failed(status, body) end
+  if body == nil or #body == 0 then
+    common.ok(spans, 0, nil)
   else
-    non200 = non200 + 1
-    status_counts[status] = (status_counts[status] or 0) + 1
-    local list = {}
-    for code, count in pairs(status_counts) do list[#list + 1] = code .. ":" .. count end
-    statuses = table.concat(list, ",")
-    if first_error == "" then first_error = status .. " " .. string.gsub(string.sub(body or "", 1, 200), "[^%w%p ]", "?") end
+    common.ok(0, 0, "partial success (" .. #body .. " bytes)")
   end
-end
-
-local function json_string(s)
-  s = string.gsub(s, '[%c"\\]', function(c)
-    if c == '"' then return '\\"' end
-    if c == "\\" then return "\\\\" end
-    return string.format("\\u%04x", string.byte(c))
-  end)
-  return '"' .. s .. '"'
-end
-
-function done(summary, latency, requests)
-  local t_ok, t_non, t_acc, t_short = 0, 0, 0, 0
-  local codes, err = {}, ""
-  for _, thread in ipairs(threads) do
-    t_ok = t_ok + thread:get("ok200")
-    t_non = t_non + thread:get("non200")
-    t_acc = t_acc + thread:get("accepted")
-    t_short = t_short + thread:get("short_accept")
-    local s = thread:get("statuses")
-    if s ~= "" then codes[#codes + 1] = s end
-    if err == "" then err = thread:get("first_error") end
-  end
-  local e = summary.errors
-  io.write(string.format(
-    'AGENTLOG_WRK_RESULT {"duration_us":%d,"requests":%d,"bytes":%d,' ..
-    '"ok200":%d,"non200":%d,"accepted":%d,"rejected":0,"short_accept":%d,' ..
-    '"statuses":%s,"first_error":%s,' ..
-    '"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},' ..
-    '"latency_us":{"min":%d,"mean":%.1f,"max":%d,"stdev":%.1f,' ..
-    '"p50":%d,"p90":%d,"p99":%d,"p999":%d}}\n',
-    summary.duration, summary.requests, summary.bytes,
-    t_ok, t_non, t_acc, t_short,
-    json_string(table.concat(codes, ",")), json_string(err),
-    e.connect, e.read, e.write, e.status, e.timeout,
-    latency.min, latency.mean, latency.max, latency.stdev,
-    latency:percentile(50), latency:percentile(90), latency:percentile(99),
-    latency:percentile(99.9)))
 end
