@@ -124,6 +124,110 @@ struct Delta {
   }
 };
 
+// The agents overview's accumulation, fed one session at a time by the SQL aggregate
+// agentlog_agent_row (registered on every reader connection).
+class AgentsScan {
+ public:
+  // Arguments: agent, status, event_count, error_count, llm_count, tool_count,
+  // input_tokens, output_tokens, total_tokens, cost_usd, duration (us), last seen (us).
+  void add(sqlite3_value** v) {
+    Acc* acc;
+    if (sqlite3_value_type(v[0]) == SQLITE_NULL) {
+      acc = no_agent_ ? &*no_agent_ : &no_agent_.emplace();
+    } else {
+      const std::string_view agent = text(v[0]);
+      auto it = by_agent_.find(agent);
+      if (it == by_agent_.end()) it = by_agent_.emplace(std::string(agent), Acc{}).first;
+      acc = &it->second;
+    }
+    AgentStats& g = acc->stats;
+    const std::string_view status = text(v[1]);
+    const int64_t errors = sqlite3_value_int64(v[3]);
+    ++g.sessions;
+    g.running_sessions += status == "running";
+    g.failed_sessions += status == "failure" || errors > 0;
+    g.events += sqlite3_value_int64(v[2]);
+    g.errors += errors;
+    g.llm_calls += sqlite3_value_int64(v[4]);
+    g.tool_calls += sqlite3_value_int64(v[5]);
+    g.input_tokens += sqlite3_value_int64(v[6]);
+    g.output_tokens += sqlite3_value_int64(v[7]);
+    g.total_tokens += sqlite3_value_int64(v[8]);
+    g.cost_usd += sqlite3_value_double(v[9]);
+    if (sqlite3_value_type(v[10]) != SQLITE_NULL) {
+      acc->durations.push_back(static_cast<double>(sqlite3_value_int64(v[10])) / 1000.0);  // ms
+    }
+    if (sqlite3_value_type(v[11]) != SQLITE_NULL) {
+      const Micros seen = sqlite3_value_int64(v[11]);
+      if (!g.last_seen_at || seen > *g.last_seen_at) g.last_seen_at = seen;
+    }
+  }
+
+  // Most sessions first, then by name (sessions without an agent first among equals).
+  std::vector<AgentStats> finish() {
+    std::vector<AgentStats> out;
+    if (no_agent_) out.push_back(done(std::nullopt, *no_agent_));
+    for (auto& [agent, a] : by_agent_) out.push_back(done(agent, a));
+    std::sort(out.begin(), out.end(), [](const AgentStats& x, const AgentStats& y) {
+      return x.sessions != y.sessions ? x.sessions > y.sessions : x.agent < y.agent;
+    });
+    return out;
+  }
+
+ private:
+  struct Acc {
+    AgentStats stats;
+    std::vector<double> durations;
+  };
+  // Keyed by agent without allocating per row.
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view v) const { return std::hash<std::string_view>{}(v); }
+  };
+
+  static std::string_view text(sqlite3_value* v) {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_value_text(v));
+    return p ? std::string_view(p, static_cast<size_t>(sqlite3_value_bytes(v))) : std::string_view();
+  }
+  // Linear interpolation between closest ranks (numpy's default); selection, not a sort.
+  static double percentile(std::vector<double>& v, double p) {
+    const double pos = p * static_cast<double>(v.size() - 1);
+    const auto lo = static_cast<size_t>(std::floor(pos));
+    std::nth_element(v.begin(), v.begin() + static_cast<ptrdiff_t>(lo), v.end());
+    const double below = v[lo];
+    const double above =
+        lo + 1 < v.size() ? *std::min_element(v.begin() + static_cast<ptrdiff_t>(lo) + 1, v.end()) : below;
+    return below + (above - below) * (pos - static_cast<double>(lo));
+  }
+  static AgentStats done(std::optional<std::string> agent, Acc& a) {
+    a.stats.agent = std::move(agent);
+    if (!a.durations.empty()) {
+      a.stats.p50_duration_ms = percentile(a.durations, 0.5);
+      a.stats.p95_duration_ms = percentile(a.durations, 0.95);
+    }
+    return std::move(a.stats);
+  }
+
+  std::unordered_map<std::string, Acc, Hash, std::equal_to<>> by_agent_;
+  std::optional<Acc> no_agent_;
+};
+
+// xStep of agentlog_agent_row: the user data is the reader's AgentsScan slot, set only
+// while SqliteStore::agents runs the query.
+void agent_row_step(sqlite3_context* ctx, int, sqlite3_value** v) {
+  AgentsScan* scan = *static_cast<AgentsScan**>(sqlite3_user_data(ctx));
+  if (!scan) {
+    sqlite3_result_error(ctx, "agentlog_agent_row is only for the agents overview", -1);
+    return;
+  }
+  try {
+    scan->add(v);
+  } catch (const std::bad_alloc&) {
+    sqlite3_result_error_nomem(ctx);
+  }
+}
+void agent_row_final(sqlite3_context* ctx) { sqlite3_result_null(ctx); }
+
 struct SessionKey {
   int64_t project_id;
   std::string id;
@@ -144,6 +248,7 @@ struct SqliteStore::Writer {
 struct SqliteStore::Reader {
   Connection conn;
   std::unordered_map<std::string, Stmt> cache;
+  AgentsScan* agents_scan = nullptr;  // agentlog_agent_row's target while agents() runs
 
   Result<Stmt*> stmt(const std::string& sql) {
     auto it = cache.find(sql);
@@ -339,7 +444,12 @@ Status SqliteStore::migrate() {
       for (int i = 0; i < std::max(1, options_.readers); ++i) {
         auto rc = Connection::open(db_path_, true);
         if (!rc.is_ok()) return rc.status();
-        auto r = std::make_unique<Reader>(Reader{std::move(*rc), {}, {}});
+        auto r = std::make_unique<Reader>(Reader{std::move(*rc), {}, nullptr, {}});
+        if (sqlite3_create_function_v2(r->conn.get(), "agentlog_agent_row", 12, SQLITE_UTF8 | SQLITE_DIRECTONLY,
+                                       &r->agents_scan, nullptr, agent_row_step, agent_row_final,
+                                       nullptr) != SQLITE_OK) {
+          return r->conn.error("register agentlog_agent_row");
+        }
         std::string quoted_path = search_path_;
         for (size_t k = 0; (k = quoted_path.find('\'', k)) != std::string::npos; k += 2) quoted_path.insert(k, 1, '\'');
         if (auto as = r->conn.exec(fmt::format("PRAGMA cache_size=-16000; PRAGMA temp_store=MEMORY; "
@@ -869,10 +979,13 @@ Result<std::vector<AgentStats>> SqliteStore::agents(int64_t project_id, std::opt
                                                     std::optional<Micros> to) {
   auto r = reader();
   if (!r) return Status::unavailable("database not migrated");
+  // One call of the agentlog_agent_row aggregate per session (see AgentsScan): the rows
+  // never come back through sqlite3_step and sqlite3_column_*, which cost as much as the
+  // scan itself.
   std::string sql =
-      "SELECT agent, status, event_count, error_count, llm_count, tool_count, input_tokens, output_tokens, "
-      "total_tokens, cost_usd, ifnull(ended_at, last_event_at) - started_at, ifnull(last_event_at, started_at) "
-      "FROM sessions WHERE project_id = ?1";
+      "SELECT agentlog_agent_row(agent, status, event_count, error_count, llm_count, tool_count, input_tokens, "
+      "output_tokens, total_tokens, cost_usd, ifnull(ended_at, last_event_at) - started_at, "
+      "ifnull(last_event_at, started_at)) FROM sessions WHERE project_id = ?1";
   // Written on the indexed expression (sessions_started) so a time window is an index range.
   if (from) sql += " AND ifnull(started_at, -999999999999999999) >= ?2";
   if (to) sql += " AND ifnull(started_at, -999999999999999999) < ?3 AND started_at IS NOT NULL";
@@ -882,74 +995,12 @@ Result<std::vector<AgentStats>> SqliteStore::agents(int64_t project_id, std::opt
   s.bind(1, project_id);
   if (from) s.bind(2, *from);
   if (to) s.bind(3, *to);
-  struct Acc {
-    AgentStats stats;
-    std::vector<double> durations;
-  };
-  // Keyed by agent without allocating per row (one scan visits every session).
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view v) const { return std::hash<std::string_view>{}(v); }
-  };
-  std::unordered_map<std::string, Acc, Hash, std::equal_to<>> by_agent;
-  std::optional<Acc> no_agent;
-  int rc;
-  while ((rc = s.step()) == SQLITE_ROW) {
-    Acc* acc;
-    if (s.is_null(0)) {
-      acc = no_agent ? &*no_agent : &no_agent.emplace();
-    } else {
-      const std::string_view agent = s.text(0);
-      auto it = by_agent.find(agent);
-      if (it == by_agent.end()) it = by_agent.emplace(std::string(agent), Acc{}).first;
-      acc = &it->second;
-    }
-    Acc& a = *acc;
-    AgentStats& g = a.stats;
-    const std::string_view status = s.text(1);
-    ++g.sessions;
-    g.running_sessions += status == "running";
-    g.failed_sessions += status == "failure" || s.int64(3) > 0;
-    g.events += s.int64(2);
-    g.errors += s.int64(3);
-    g.llm_calls += s.int64(4);
-    g.tool_calls += s.int64(5);
-    g.input_tokens += s.int64(6);
-    g.output_tokens += s.int64(7);
-    g.total_tokens += s.int64(8);
-    g.cost_usd += s.real(9);
-    if (!s.is_null(10)) a.durations.push_back(static_cast<double>(s.int64(10)) / 1000.0);  // (end - start) in ms
-    if (!s.is_null(11)) {
-      const Micros seen = s.int64(11);
-      if (!g.last_seen_at || seen > *g.last_seen_at) g.last_seen_at = seen;
-    }
-  }
-  if (rc != SQLITE_DONE) return r->conn.error("agents");
-  auto percentile = [](std::vector<double>& v, double p) {
-    // Linear interpolation between closest ranks (numpy's default); selection, not a sort.
-    const double pos = p * static_cast<double>(v.size() - 1);
-    const auto lo = static_cast<size_t>(std::floor(pos));
-    std::nth_element(v.begin(), v.begin() + static_cast<ptrdiff_t>(lo), v.end());
-    const double below = v[lo];
-    const double above = lo + 1 < v.size() ? *std::min_element(v.begin() + static_cast<ptrdiff_t>(lo) + 1, v.end()) : below;
-    return below + (above - below) * (pos - static_cast<double>(lo));
-  };
-  std::vector<AgentStats> out;
-  auto finish = [&](std::optional<std::string> agent, Acc& a) {
-    a.stats.agent = std::move(agent);
-    if (!a.durations.empty()) {
-      a.stats.p50_duration_ms = percentile(a.durations, 0.5);
-      a.stats.p95_duration_ms = percentile(a.durations, 0.95);
-    }
-    out.push_back(std::move(a.stats));
-  };
-  if (no_agent) finish(std::nullopt, *no_agent);
-  for (auto& [agent, a] : by_agent) finish(agent, a);
-  // Most sessions first, then by name (sessions without an agent first among equals).
-  std::sort(out.begin(), out.end(), [](const AgentStats& x, const AgentStats& y) {
-    return x.sessions != y.sessions ? x.sessions > y.sessions : x.agent < y.agent;
-  });
-  return out;
+  AgentsScan scan;
+  r->agents_scan = &scan;
+  const int rc = s.step();
+  r->agents_scan = nullptr;
+  if (rc != SQLITE_ROW) return r->conn.error("agents");
+  return scan.finish();
 }
 
 // ---- projects and keys ---------------------------------------------------------------------
