@@ -8,7 +8,9 @@
 //   and of one log event, measured in rounds of ROUND calls while the sender runs in the same
 //   process; median / p90 / min of the per-call cost over the rounds.
 // - flush_event_loop: how long the event loop was blocked while a flush delivered 50k events:
-//   main-thread CPU between 1 ms ticks (Linux schedstat) and perf_hooks event-loop delay.
+//   main-thread CPU between 1 ms ticks (Linux schedstat) and perf_hooks event-loop delay. The
+//   CPU between ticks is an upper bound: when the OS runs the thread late, the work of several
+//   loop turns lands between two ticks. scripts/loop-turns.py measures each turn (Linux perf).
 // - end_to_end: spans recorded as fast as the queue accepts them without drops, until
 //   `flush()` returns, and the count the server reports for the session.
 
@@ -136,6 +138,8 @@ function threadCpuMs() {
   }
 }
 
+const GC_KINDS = { 1: "minor", 4: "major", 8: "incremental marking", 16: "weak callbacks" };
+
 /** The probe read against known work: 0.3 ms busy stretches, median and max as measured. */
 function probeCheck() {
   const got = [];
@@ -177,9 +181,12 @@ async function flushBlocking() {
   const gcObserver = new PerformanceObserver((list) => gcs.push(...list.getEntries()));
   gcObserver.observe({ entryTypes: ["gc"] });
   h.enable();
+  const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
+  const window = [monotonicUs()];
   const t0 = performance.now();
   await client.flush();
   const ms = performance.now() - t0;
+  window.push(monotonicUs());
   h.disable();
   clearInterval(probe);
   await yieldNow(); // the observer is told after the fact
@@ -203,9 +210,14 @@ async function flushBlocking() {
       over_1ms: overBudget.length,
       over_1ms_during_gc: withGc.length,
     },
-    gc_pauses: { count: gcInFlush.length, max_wall_ms: r2(Math.max(0, ...gcInFlush.map((g) => g.duration))) },
+    gc_pauses: {
+      count: gcInFlush.length,
+      max_wall_ms: r2(Math.max(0, ...gcInFlush.map((g) => g.duration))),
+      each: gcInFlush.map((g) => ({ at_ms: r2(g.startTime - t0), wall_ms: r2(g.duration), kind: GC_KINDS[g.detail?.kind] ?? g.detail?.kind })),
+    },
     event_loop_delay_ms: { max: r2(h.max / 1e6), p99: r2(h.percentile(99) / 1e6) },
     probe_check_ms: probeCheck(),
+    monotonic_window_us: window, // for scripts/loop-turns.py
     budget_ms: 1,
     note:
       "sampled every 1 ms while flush() delivered 50k queued spans; CPU between ticks is the longest the SDK (plus GC) " +
@@ -258,6 +270,7 @@ const result = {
   benchmark: "sdk-typescript",
   sdk_version: VERSION,
   node: process.version,
+  pid: process.pid,
   server: url.replace(/:\d+$/, ":<port>"),
   hot_path_us: { sync_span: syncSpan, async_span: asyncSpan, log_event: logEvent, budget_median_us: 10 },
   flush_event_loop: flush,
