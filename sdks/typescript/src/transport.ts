@@ -2,9 +2,9 @@
 // background sender that posts them in batches to POST /v1/ingest.
 //
 // - Items are encoded to UTF-8 once, when recorded, into the queue's byte pages (item-queue.ts).
-// - The sender works in short steps with a macrotask boundary between them (taking a batch and
-//   copying its body, compressing off the main thread, sending, reading the answer), so a flush
-//   of any size never holds the event loop for long.
+// - The sender works in short steps with a turn of the event loop between them (taking a batch
+//   and copying its body, compressing off the main thread, sending, reading the answer), so a
+//   flush of any size never holds the event loop for long.
 //
 // - Batches go out when `maxBatchSize` items are queued, every `flushIntervalMs`, and on flush.
 // - One request at a time, in queue order: a span's "running" snapshot always lands before
@@ -287,18 +287,20 @@ export class Transport {
     const headers: Record<string, string> = { "Content-Type": "application/json" };
     if (this.cfg.apiKey) headers["Authorization"] = `Bearer ${this.cfg.apiKey}`;
     if (this.cfg.platform.userAgent) headers["User-Agent"] = this.cfg.platform.userAgent;
-    let body = ownBuffer(plain); // (its own buffer already: no copy)
+    let body: string | ArrayBuffer | undefined;
     const gzip = this.cfg.platform.gzip;
     if (gzip && plain.byteLength >= this.cfg.gzipThresholdBytes) {
       try {
         // Compressed off the main thread (Node: the libuv pool; browsers: CompressionStream).
         body = ownBuffer(await gzip(plain));
         headers["Content-Encoding"] = "gzip";
-        await nextTurn(); // finishing the compression and sending: two turns, not one
       } catch {
         // compression is an optimisation: send it plain
       }
+      await nextTurn(); // finishing the compression and sending: two turns, not one
     }
+    // A fetch of the caller's own has always been given plain bodies as text.
+    body ??= this.cfg.fetch !== undefined && textDecoder !== undefined ? textDecoder.decode(plain) : ownBuffer(plain);
 
     for (let attempt = 0; ; attempt++) {
       const outcome = await this.post(body, headers);
@@ -337,7 +339,7 @@ export class Transport {
     }
   }
 
-  private async post(body: ArrayBuffer, headers: Record<string, string>): Promise<Outcome> {
+  private async post(body: string | ArrayBuffer, headers: Record<string, string>): Promise<Outcome> {
     if (this.stopped) return { kind: "stopped" };
     const fetchFn = this.cfg.fetch ?? this.cfg.platform.fetch ?? (globalThis as { fetch?: FetchLike }).fetch;
     if (typeof fetchFn !== "function") return { kind: "fatal", status: 0, text: "no fetch() in this runtime" };
@@ -348,7 +350,8 @@ export class Transport {
     this.cfg.platform.setTimerRef(timeout, false);
     this.counters.requests++;
     try {
-      const init = { method: "POST", headers, body, signal: ac.signal, keepalive: this.keepalive && body.byteLength <= KEEPALIVE_MAX_BYTES };
+      const size = typeof body === "string" ? body.length : body.byteLength;
+      const init = { method: "POST", headers, body, signal: ac.signal, keepalive: this.keepalive && size <= KEEPALIVE_MAX_BYTES };
       const res = await fetchFn(this.cfg.ingestUrl, init);
       const text = await res.text();
       const status = res.status;
@@ -445,6 +448,8 @@ const nextTurn: () => Promise<void> =
   typeof setImmediate === "function"
     ? () => new Promise((resolve) => setImmediate(() => setImmediate(resolve)))
     : () => new Promise((resolve) => setTimeout(resolve, 0));
+
+const textDecoder = typeof TextDecoder === "function" ? new TextDecoder() : undefined;
 
 /** The bytes as an ArrayBuffer of their own (a view into a larger or shared one is copied). */
 function ownBuffer(bytes: Uint8Array): ArrayBuffer {

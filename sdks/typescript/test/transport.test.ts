@@ -364,21 +364,30 @@ describe("configuration", () => {
     if (saved !== undefined) process.env["AGENTLOG_URL"] = saved;
   });
 
-  it("uses a custom fetch", async () => {
+  it("uses a custom fetch, giving it plain bodies as text and gzipped ones as bytes", async () => {
     server = await new FakeServer().start();
     const calls: string[] = [];
+    const bodies: (string | ArrayBuffer)[] = [];
     const c = new AgentLog({
       url: "http://127.0.0.1:9",
       flushOnExit: false,
+      gzipThresholdBytes: 1000,
       fetch: async (url, init) => {
         calls.push(`${init.method} ${url}`);
+        bodies.push(init.body);
         return { status: 200, headers: { get: () => null }, text: async () => '{"accepted":2,"rejected":0}' };
       },
     });
     clients.push(c);
-    c.log({ name: "f" });
+    c.log({ name: "f ✓" });
     await c.flush();
     expect(calls).toEqual(["POST http://127.0.0.1:9/v1/ingest"]);
     expect(c.stats().sent).toBe(2);
+    expect(typeof bodies[0]).toBe("string");
+    expect((JSON.parse(bodies[0] as string) as { events: { name: string }[] }).events[0]!.name).toBe("f ✓");
+    c.log({ name: "g", input: "z".repeat(5000) });
+    await c.flush();
+    expect(bodies[1]).toBeInstanceOf(ArrayBuffer);
+    expect(gunzipSync(new Uint8Array(bodies[1] as ArrayBuffer)).toString()).toContain('"name":"g"');
   });
 });
