@@ -861,10 +861,15 @@ Result<Page<StoredEvent, EventCursor>> SqliteStore::search_events(const EventQue
     if (q.after) sql += " AND f.rowid < ?11";
     sql += " ORDER BY f.rowid DESC LIMIT ?13";
   } else {
-    if (q.after) {
-      sql += " AND e.started_at / 1000000 <= ?10 / 1000000 AND (e.started_at < ?10 OR (e.started_at = ?10 AND e.seq < ?11))";
+    // Newest first. One session's events are walked in events_session order; otherwise
+    // by second (events_time) and sorted within each second: the same order either way.
+    if (q.after) sql += " AND (e.started_at < ?10 OR (e.started_at = ?10 AND e.seq < ?11))";
+    if (q.session_id) {
+      sql += " ORDER BY e.started_at DESC, e.seq DESC LIMIT ?13";
+    } else {
+      if (q.after) sql += " AND e.started_at / 1000000 <= ?10 / 1000000";
+      sql += " ORDER BY e.started_at / 1000000 DESC, e.started_at DESC, e.seq DESC LIMIT ?13";
     }
-    sql += " ORDER BY e.started_at / 1000000 DESC, e.started_at DESC, e.seq DESC LIMIT ?13";
   }
   auto st = r->stmt(sql);
   if (!st.is_ok()) return st.status();
