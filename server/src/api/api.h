@@ -42,6 +42,10 @@ class Api {
   void set_draining();
   bool draining() const { return draining_.load(); }
 
+  // OTLP trace ingestion, shared with the OTLP/gRPC listener (one decoder pool, one view
+  // of the traces in flight, the same keys and draining state).
+  OtlpHandler& otlp() { return *otlp_; }
+
  private:
   void ingest(const Request& req, int64_t project, Respond respond);
   void login(Request req, Respond respond);

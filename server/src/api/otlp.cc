@@ -30,6 +30,22 @@ bool has_scheme(std::string_view header, std::string_view scheme) {
   return true;
 }
 
+constexpr std::string_view kDrainingMessage = "the server is shutting down; retry later";
+
+ExportOutcome accepted(std::string response) {
+  ExportOutcome o;
+  o.response = std::move(response);
+  return o;
+}
+
+ExportOutcome refused(ExportOutcome::Kind kind, std::string_view message, int64_t retry_after = 0) {
+  ExportOutcome o;
+  o.kind = kind;
+  o.message = std::string(message);
+  o.retry_after_seconds = retry_after;
+  return o;
+}
+
 Response otlp_response(int status, Encoding encoding, std::string body) {
   Response r;
   r.status = status;
@@ -100,20 +116,72 @@ void OtlpHandler::handle(const Request& req, Respond respond) {
                               "Content-Type must be application/x-protobuf or application/json"));
   }
   const Encoding enc = *encoding;
+  export_traces(req, enc, [respond = std::move(respond), enc](ExportOutcome o) {
+    using Kind = ExportOutcome::Kind;
+    const std::string retry_after = std::to_string(o.retry_after_seconds);
+    switch (o.kind) {
+      case Kind::kAccepted:
+        return respond(otlp_response(200, enc, std::move(o.response)));
+      case Kind::kUndecodable:
+        return respond(otlp_error(400, enc, otlp::kGrpcInvalidArgument, o.message));
+      case Kind::kUnauthenticated: {
+        Response r = otlp_error(401, enc, otlp::kGrpcUnauthenticated, o.message);
+        r.headers.emplace_back("WWW-Authenticate", "Bearer");
+        return respond(std::move(r));
+      }
+      // 429 and 503 are the retryable OTLP/HTTP answers (with 502 and 504).
+      case Kind::kQueueFull:
+        return respond(otlp_error(429, enc, otlp::kGrpcResourceExhausted, o.message, retry_after));
+      case Kind::kDraining:
+      case Kind::kCommitFailed:
+        return respond(otlp_error(503, enc, otlp::kGrpcUnavailable, o.message, retry_after));
+    }
+  });
+}
+
+GrpcReply grpc_reply(const ExportOutcome& outcome) {
+  using Kind = ExportOutcome::Kind;
+  GrpcReply r;
+  r.message = outcome.message;
+  switch (outcome.kind) {
+    case Kind::kAccepted:
+      r.response = outcome.response;
+      return r;
+    case Kind::kUndecodable:
+      r.code = otlp::kGrpcInvalidArgument;
+      return r;
+    case Kind::kUnauthenticated:
+      r.code = otlp::kGrpcUnauthenticated;
+      return r;
+    case Kind::kQueueFull:
+    case Kind::kDraining:
+    case Kind::kCommitFailed:
+      // RESOURCE_EXHAUSTED would be retried only with a RetryInfo (OTLP spec); UNAVAILABLE
+      // always is, so exporters that ignore the hint still retry.
+      r.code = otlp::kGrpcUnavailable;
+      r.retry_info = otlp::retry_info(outcome.retry_after_seconds);
+      r.status_details =
+          otlp::status_with_retry_info(r.code, r.message, outcome.retry_after_seconds);
+      return r;
+  }
+  return r;
+}
+
+void OtlpHandler::export_traces(const Request& req, Encoding enc, ExportDone done) {
+  using Kind = ExportOutcome::Kind;
+  auto refuse = [&done](Kind kind, std::string_view message, int64_t retry_after = 0) {
+    done(refused(kind, message, retry_after));
+  };
   if (deps_.draining()) {
-    return respond(otlp_error(503, enc, otlp::kGrpcUnavailable,
-                              "the server is shutting down; retry later", "5"));
+    return refuse(Kind::kDraining, kDrainingMessage, 5);
   }
 
   std::string scratch;
   const auto principal = deps_.auth.authenticate(otlp_secret(req, scratch));
   if (!principal) {
-    Response r = otlp_error(
-        401, enc, otlp::kGrpcUnauthenticated,
-        "a valid API key is required (Authorization: Bearer <key>, X-API-Key, or Basic with the "
-        "key as password)");
-    r.headers.emplace_back("WWW-Authenticate", "Bearer");
-    return respond(std::move(r));
+    return refuse(Kind::kUnauthenticated,
+                  "a valid API key is required (Authorization: Bearer <key>, X-API-Key, or Basic "
+                  "with the key as password)");
   }
   if (principal->touch) {
     deps_.offload(
@@ -126,44 +194,41 @@ void OtlpHandler::handle(const Request& req, Respond respond) {
     auto decoder = decoders_->take();
     const bool ok = decoder->decode(req.body, enc, principal->project_id, result, error);
     decoders_->give(std::move(decoder));
-    if (!ok) return respond(otlp_error(400, enc, otlp::kGrpcInvalidArgument, error));
+    if (!ok) return refuse(Kind::kUndecodable, std::move(error));
   }
 
   std::string body = otlp::export_response(enc, static_cast<int64_t>(result.rejections.size()),
                                            result.error_message);
   if (result.batch.events.empty() && result.batch.sessions.empty()) {
-    return respond(otlp_response(200, enc, std::move(body)));
+    return done(accepted(std::move(body)));
   }
   const size_t spans = result.batch.events.size();
   const int64_t project = principal->project_id;
   const auto admission = deps_.pipeline.submit(
       std::move(result.batch), req.body.size(),
-      [this, respond, enc, spans, project, moves = std::move(result.moves),
+      [this, done, spans, project, moves = std::move(result.moves),
        body = std::move(body)](const Status& s) mutable {
         if (!s.is_ok()) {
           // A failed commit (disk full, database busy) is transient from the exporter's
-          // point of view: 503 is retryable in OTLP, 500 is not.
+          // point of view: retryable, unlike an internal error.
           spdlog::warn("OTLP: commit of {} spans failed: {}", spans, s.message());
-          return respond(otlp_error(503, enc, otlp::kGrpcUnavailable,
-                                    "the spans could not be committed; retry", "1"));
+          return done(refused(Kind::kCommitFailed, "the spans could not be committed; retry", 1));
         }
-        if (moves.empty()) return respond(otlp_response(200, enc, std::move(body)));
+        if (moves.empty()) return done(accepted(std::move(body)));
         // Acknowledge once the trace's earlier spans joined the session too, so a read
         // after the ack sees the trace whole.
-        deps_.offload([this, project, moves = std::move(moves), respond, enc,
-                       body = std::move(body)]() mutable {
-          move_traces(project, std::move(moves), [respond, enc, body = std::move(body)]() mutable {
-            respond(otlp_response(200, enc, std::move(body)));
-          });
-        });
+        deps_.offload(
+            [this, project, moves = std::move(moves), done, body = std::move(body)]() mutable {
+              move_traces(project, std::move(moves), [done, body = std::move(body)]() mutable {
+                done(accepted(std::move(body)));
+              });
+            });
       });
   if (admission == pipeline::Admission::kQueueFull) {
-    return respond(otlp_error(429, enc, otlp::kGrpcResourceExhausted,
-                              "the ingest queue is full; retry after the indicated delay", "1"));
+    return refuse(Kind::kQueueFull, "the ingest queue is full; retry after the indicated delay", 1);
   }
   if (admission == pipeline::Admission::kDraining) {
-    return respond(otlp_error(503, enc, otlp::kGrpcUnavailable,
-                              "the server is shutting down; retry later", "5"));
+    return refuse(Kind::kDraining, kDrainingMessage, 5);
   }
 }
 

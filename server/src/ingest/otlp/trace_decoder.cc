@@ -103,4 +103,24 @@ std::string status_body(Encoding encoding, int32_t code, std::string_view messag
   return out;
 }
 
+std::string retry_info(int64_t delay_seconds) {
+  std::string duration;  // google.protobuf.Duration
+  if (delay_seconds != 0) {
+    put_varint(duration, 1 << 3 | 0);
+    put_varint(duration, static_cast<uint64_t>(delay_seconds));
+  }
+  std::string out;
+  put_bytes(out, 1, duration);
+  return out;
+}
+
+std::string status_with_retry_info(int32_t code, std::string_view message, int64_t delay_seconds) {
+  std::string any;  // google.protobuf.Any
+  put_bytes(any, 1, "type.googleapis.com/google.rpc.RetryInfo");
+  put_bytes(any, 2, retry_info(delay_seconds));
+  std::string out = status_body(Encoding::kProtobuf, code, message);
+  put_bytes(out, 3, any);
+  return out;
+}
+
 }  // namespace agentlog::ingest::otlp

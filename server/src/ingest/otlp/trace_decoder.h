@@ -49,6 +49,12 @@ std::string export_response(Encoding encoding, int64_t rejected_spans,
 // google.rpc.Status, the body of OTLP/HTTP error responses. `code` is a gRPC code.
 std::string status_body(Encoding encoding, int32_t code, std::string_view message);
 
+// google.rpc.RetryInfo{retry_delay} (protobuf): how a gRPC server says when to retry.
+std::string retry_info(int64_t delay_seconds);
+// google.rpc.Status (protobuf) with a google.rpc.RetryInfo as its one detail: the
+// grpc-status-details-bin of a retryable OTLP/gRPC refusal.
+std::string status_with_retry_info(int32_t code, std::string_view message, int64_t delay_seconds);
+
 // gRPC status codes used in those bodies.
 inline constexpr int32_t kGrpcInvalidArgument = 3;
 inline constexpr int32_t kGrpcResourceExhausted = 8;
