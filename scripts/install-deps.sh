@@ -15,6 +15,8 @@ packages=(
   libpq-dev libhiredis-dev postgresql-15 postgresql-contrib redis-server
   # OTLP: the reference protobuf implementation the OTLP tests, fuzzer and benchmark compare against
   libprotobuf-dev protobuf-compiler
+  # OTLP/gRPC (serve --otlp-grpc-listen): grpc++ 1.51; no codegen, the server keeps its own decoder
+  libgrpc++-dev
   # tests and benchmarks
   python3 python3-yaml python3-pytest python3-venv wrk curl procps
   # the dashboard's browser tests (headless)

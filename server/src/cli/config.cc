@@ -38,6 +38,7 @@ void apply(Config& c, std::string_view source, Get get) {
   if (auto v = get("database")) c.database = *v;
   if (auto v = get("redis")) c.redis = *v;
   if (auto v = get("otlp_auth_header")) c.otlp_auth_header = *v;
+  if (auto v = get("otlp_grpc_listen")) c.otlp_grpc_listen = *v;
 }
 
 // Environment names differ from toml keys in a few places, as documented.
@@ -73,7 +74,7 @@ Config load_config(const Overrides& flags) {
         static constexpr std::string_view kKnown[] = {"listen", "data_dir", "durability", "threads", "log_level",
                                                       "api_key", "max_body_bytes", "max_decompressed_bytes",
                                                       "queue_max_events", "queue_max_bytes", "request_timeout_ms",
-                                                      "otlp_auth_header", "database", "redis"};
+                                                      "otlp_auth_header", "otlp_grpc_listen", "database", "redis"};
         if (std::find(std::begin(kKnown), std::end(kKnown), k.str()) == std::end(kKnown)) {
           throw std::runtime_error(fmt::format("{}: unknown key '{}'", *file, k.str()));
         }
@@ -106,10 +107,12 @@ Config load_config(const Overrides& flags) {
   if (flags.threads) c.threads = *flags.threads;
   if (flags.database) c.database = *flags.database;
   if (flags.redis) c.redis = *flags.redis;
+  if (flags.otlp_grpc_listen) c.otlp_grpc_listen = *flags.otlp_grpc_listen;
   if (c.durability != "normal" && c.durability != "full") {
     throw std::runtime_error(fmt::format("durability must be normal or full, got '{}'", c.durability));
   }
   (void)split_listen(c.listen);
+  if (!c.otlp_grpc_listen.empty()) (void)split_listen(c.otlp_grpc_listen);
   return c;
 }
 

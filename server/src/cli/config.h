@@ -22,11 +22,13 @@ struct Config {
   std::string database = "sqlite";  // or postgres://... (scale-out mode)
   std::string redis;                 // redis://... : the bus between replicas (needs PostgreSQL)
   std::string otlp_auth_header;  // an extra header holding an API key (e.g. x-honeycomb-team style)
+  std::string otlp_grpc_listen;  // HOST:PORT of the OTLP/gRPC listener; "" (default): none
 };
 
 // What the command line set explicitly (highest precedence).
 struct Overrides {
-  std::optional<std::string> config_file, listen, data_dir, durability, log_level, database, redis;
+  std::optional<std::string> config_file, listen, data_dir, durability, log_level, database, redis,
+      otlp_grpc_listen;
   std::optional<int> threads;
 };
 

@@ -13,6 +13,7 @@
 #include "cli/config.h"
 #include "cli/seed.h"
 #include "http/server.h"
+#include "otlp_grpc/server.h"
 #include "pipeline/pipeline.h"
 #include "store/sqlite/backup.h"
 #include "util/crypto.h"
@@ -84,9 +85,24 @@ int serve(const Config& c) {
   api::Api api(api::Deps{*store, pipeline, metrics, clock, ids, server.offload(), &streams});
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   log_always(fmt::format("listening on http://{}", bound));
+  // OTLP/gRPC, when configured: its own port, the same handler as POST /v1/traces.
+  std::unique_ptr<otlp_grpc::Server> grpc;
+  if (!c.otlp_grpc_listen.empty()) {
+    const auto [grpc_host, grpc_port] = split_listen(c.otlp_grpc_listen);
+    otlp_grpc::ServerOptions go;
+    go.host = grpc_host;
+    go.port = grpc_port;
+    go.max_message_bytes = so.max_body_bytes;
+    go.api_key_header = c.otlp_auth_header;
+    go.shutdown_grace = so.request_timeout;
+    grpc = std::make_unique<otlp_grpc::Server>(go, api.otlp());
+    log_always(fmt::format("otlp grpc listening on {}", check(grpc->start(), "otlp grpc listen")));
+  }
   spdlog::info("ready in {:.1f} ms (database {}{}, durability {}, {} io threads)", ms, describe_database(c),
                c.redis.empty() ? "" : ", redis bus", c.durability, so.threads);
-  server.run(api, pipeline);
+  server.run(api, pipeline, [&grpc] {
+    if (grpc) grpc->shutdown();
+  });
   pipeline.drain();
   bus.stop();  // before `streams`, which its dispatcher calls, goes away
   return 0;
@@ -115,6 +131,9 @@ int main(int argc, char** argv) {
                                               "normal (survives crashes) or full (survives power loss)");
   serve_cmd->add_option_function<std::string>("--redis", [&](const std::string& v) { flags.redis = v; },
                                               "redis://host:port: share live events between replicas");
+  serve_cmd->add_option_function<std::string>(
+      "--otlp-grpc-listen", [&](const std::string& v) { flags.otlp_grpc_listen = v; },
+      "HOST:PORT for OTLP/gRPC traces (e.g. 127.0.0.1:4317; default: off)");
   serve_cmd->add_option_function<int>("--threads", [&](const int& v) { flags.threads = v; }, "io threads (default: cores)");
   serve_cmd->add_option_function<std::string>("--log-level", [&](const std::string& v) { flags.log_level = v; },
                                               "trace, debug, info, warn, error, off");

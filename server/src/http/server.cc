@@ -307,7 +307,7 @@ Result<std::string> Server::bind() {
   return host + ":" + std::to_string(local.port());
 }
 
-void Server::run(api::Api& api, pipeline::Pipeline& pipeline) {
+void Server::run(api::Api& api, pipeline::Pipeline& pipeline, std::function<void()> stop_others) {
   Impl& im = *impl_;
   asio::signal_set signals(im.ioc, SIGTERM, SIGINT);
   std::thread drainer;
@@ -321,6 +321,7 @@ void Server::run(api::Api& api, pipeline::Pipeline& pipeline) {
     // Draining blocks (it waits for the last commit), so it runs off the io threads;
     // responses of in-flight requests still flow through the io threads meanwhile.
     drainer = std::thread([&] {
+      if (stop_others) stop_others();
       pipeline.drain();
       for (int i = 0; i < 1000 && im.in_flight.load() > 0; ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));

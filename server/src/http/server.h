@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -39,8 +40,10 @@ class Server {
   // Binds the listening socket; returns "host:port" actually bound (port 0 resolves).
   Result<std::string> bind();
   // Serves until SIGTERM/SIGINT, then stops accepting, drains the pipeline, finishes
-  // in-flight responses and returns.
-  void run(api::Api& api, pipeline::Pipeline& pipeline);
+  // in-flight responses and returns. `stop_others` (optional) runs first on the drain
+  // thread, while commits still complete: it stops other listeners (OTLP/gRPC) and waits
+  // for their calls in flight.
+  void run(api::Api& api, pipeline::Pipeline& pipeline, std::function<void()> stop_others = {});
 
  private:
   struct Impl;
