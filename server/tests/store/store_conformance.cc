@@ -1292,11 +1292,14 @@ TEST_P(StoreConformanceTest, SearchOrdersByExactTimeAcrossSeconds) {
   for (const auto& [id, t] : times) ASSERT_TRUE(IsOk(write({make_event(id, "order", t)})));
   using V = std::vector<std::string>;
   const V newest_first = {"t6", "t4", "t2", "t5", "t1", "t3", "t9", "t8", "t7"};
-  for (const int limit : {1, 2, 4, 100}) {
-    EventQuery q;
-    q.project_id = project();
-    q.limit = limit;
-    EXPECT_EQ(search_ids(q), newest_first) << "limit " << limit;
+  for (const bool by_session : {false, true}) {  // (the SQLite store walks different indexes)
+    for (const int limit : {1, 2, 4, 100}) {
+      EventQuery q;
+      q.project_id = project();
+      q.limit = limit;
+      if (by_session) q.session_id = "order";
+      EXPECT_EQ(search_ids(q), newest_first) << "limit " << limit << (by_session ? ", by session" : "");
+    }
   }
   EventQuery q;
   q.project_id = project();
