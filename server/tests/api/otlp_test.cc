@@ -5,9 +5,13 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 
 #include "api/api.h"
+#include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "testing/api_fixture.h"
 #include "testing/json.h"
@@ -29,7 +33,8 @@ constexpr std::string_view kChild = "1111111111111111";
 using test::header;
 
 Request post(std::string target, std::string body, std::string content_type) {
-  return test::api_request("POST", std::move(target), kKey, std::move(body), std::move(content_type));
+  return test::api_request("POST", std::move(target), kKey, std::move(body),
+                           std::move(content_type));
 }
 
 t::RequestBuilder two_spans() {
@@ -282,6 +287,151 @@ TEST_F(OtlpApiTest, EmptyExportIsOk) {
   const Response js = call(post("/v1/traces", "{}", "application/json"));
   EXPECT_EQ(js.status, 200);
   EXPECT_EQ(js.body, "{}");
+}
+
+// ---------------------------------------------------------------------------------------
+// export_traces: the path POST /v1/traces and OTLP/gRPC share, and its gRPC rendering.
+
+using Kind = ExportOutcome::Kind;
+
+class OtlpExportTest : public OtlpApiTest {
+ protected:
+  // A request as the gRPC listener builds it: metadata in the key fields, raw bytes.
+  static Request grpc_request(std::string body, std::string authorization,
+                              std::string api_key = {}) {
+    Request r;
+    r.method = "POST";
+    r.target = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+    r.content_type = "application/grpc";
+    r.authorization = std::move(authorization);
+    r.api_key = std::move(api_key);
+    r.body = std::move(body);
+    return r;
+  }
+  ExportOutcome run(Api& api, const Request& req) {
+    std::mutex mu;
+    std::condition_variable cv;
+    int calls = 0;
+    ExportOutcome out;
+    api.otlp().export_traces(req, ingest::otlp::Encoding::kProtobuf, [&](ExportOutcome o) {
+      std::lock_guard lock(mu);
+      out = std::move(o);
+      ++calls;
+      cv.notify_all();
+    });
+    std::unique_lock lock(mu);
+    EXPECT_TRUE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return calls > 0; }));
+    EXPECT_EQ(calls, 1) << "done must be called exactly once";
+    return out;
+  }
+  ExportOutcome run(const Request& req) { return run(*api_, req); }
+};
+
+TEST_F(OtlpExportTest, AcceptedAfterTheCommitWithPartialSuccess) {
+  auto b = two_spans();
+  b.span("zero", "00000000000000000000000000000000", kChild);
+  const ExportOutcome o = run(grpc_request(b.protobuf(), "", std::string(kKey)));
+  ASSERT_EQ(o.kind, Kind::kAccepted) << o.message;
+  EXPECT_EQ(stored_events("otlp-session"), 2u) << "committed before done";
+  t::ExportResponse parsed;
+  ASSERT_TRUE(parsed.ParseFromString(o.response));
+  EXPECT_EQ(parsed.partial_success().rejected_spans(), 1);
+
+  const GrpcReply reply = grpc_reply(o);
+  EXPECT_EQ(reply.code, 0);
+  EXPECT_EQ(reply.response, o.response);
+  EXPECT_TRUE(reply.retry_info.empty());
+  EXPECT_TRUE(reply.status_details.empty());
+}
+
+TEST_F(OtlpExportTest, ABadKeyIsUnauthenticatedAndStoresNothing) {
+  const ExportOutcome o = run(grpc_request(two_spans().protobuf(), "Bearer al_wrong"));
+  EXPECT_EQ(o.kind, Kind::kUnauthenticated);
+  EXPECT_EQ(run(grpc_request(two_spans().protobuf(), "")).kind, Kind::kUnauthenticated);
+  EXPECT_EQ(stored_events("otlp-session"), 0u);
+  const GrpcReply reply = grpc_reply(o);
+  EXPECT_EQ(reply.code, 16);  // UNAUTHENTICATED
+  EXPECT_NE(reply.message.find("API key"), std::string::npos);
+  EXPECT_TRUE(reply.retry_info.empty()) << "not retryable";
+}
+
+TEST_F(OtlpExportTest, GarbageIsUndecodableInvalidArgument) {
+  const ExportOutcome o = run(
+      grpc_request(std::string("\x0a\xff\xff\xff\x0f garbage", 14), "Bearer " + std::string(kKey)));
+  EXPECT_EQ(o.kind, Kind::kUndecodable);
+  EXPECT_NE(o.message.find("length"), std::string::npos) << o.message;
+  EXPECT_EQ(grpc_reply(o).code, 3);  // INVALID_ARGUMENT
+}
+
+// The retryable refusals are UNAVAILABLE with the delay in a RetryInfo, both alone (the
+// trailer the OpenTelemetry SDKs read) and inside a google.rpc.Status.
+void expect_retryable(const GrpcReply& reply, int64_t seconds) {
+  EXPECT_EQ(reply.code, 14);  // UNAVAILABLE
+  google::rpc::RetryInfo info;
+  ASSERT_TRUE(info.ParseFromString(reply.retry_info));
+  EXPECT_EQ(info.retry_delay().seconds(), seconds);
+  google::rpc::Status status;
+  ASSERT_TRUE(status.ParseFromString(reply.status_details));
+  EXPECT_EQ(status.code(), 14);
+  EXPECT_EQ(status.message(), reply.message);
+  ASSERT_EQ(status.details_size(), 1);
+  EXPECT_EQ(status.details(0).type_url(), "type.googleapis.com/google.rpc.RetryInfo");
+  google::rpc::RetryInfo detail;
+  ASSERT_TRUE(status.details(0).UnpackTo(&detail));
+  EXPECT_EQ(detail.retry_delay().seconds(), seconds);
+}
+
+TEST_F(OtlpExportTest, DrainingIsRetryableUnavailable) {
+  api_->set_draining();
+  const ExportOutcome o = run(grpc_request(two_spans().protobuf(), "Bearer " + std::string(kKey)));
+  EXPECT_EQ(o.kind, Kind::kDraining);
+  EXPECT_EQ(o.retry_after_seconds, 5);
+  expect_retryable(grpc_reply(o), 5);
+  EXPECT_EQ(stored_events("otlp-session"), 0u);
+}
+
+TEST_F(OtlpExportTest, FullQueueIsRetryableUnavailableNotResourceExhausted) {
+  pipeline::Limits tiny;
+  tiny.max_queued_events = 1;
+  pipeline::Pipeline stopped(*store_, nullptr, tiny, metrics_, clock_);  // nothing drains it yet
+  auto api = make_api(stopped);
+  test::ResponseSlot first;
+  api->handle(post("/v1/traces", two_spans().protobuf(), "application/x-protobuf"),
+              first.respond());
+  t::RequestBuilder other;
+  other.span("other", "5bf92f3577b34da6a3ce929d0e0e4736", kChild);
+  const ExportOutcome o = run(*api, grpc_request(other.protobuf(), "Bearer " + std::string(kKey)));
+  EXPECT_EQ(o.kind, Kind::kQueueFull);
+  EXPECT_EQ(o.retry_after_seconds, 1);
+  expect_retryable(grpc_reply(o), 1);
+  stopped.start();
+  ASSERT_TRUE(first.wait());
+  stopped.drain();
+}
+
+TEST(GrpcReply, AFailedCommitIsRetryable) {
+  ExportOutcome o;
+  o.kind = Kind::kCommitFailed;
+  o.message = "the spans could not be committed; retry";
+  o.retry_after_seconds = 1;
+  expect_retryable(grpc_reply(o), 1);
+}
+
+// One session model whichever transport a span came by: a child sent over gRPC joins the
+// session its root (sent over HTTP) named.
+TEST_F(OtlpExportTest, SpansOfOneTraceMeetAcrossTransports) {
+  t::RequestBuilder root;
+  auto& r = root.span("root", kTrace, kRoot, {}, t::kT0Ns, t::kT0Ns + 5 * t::kMsNs);
+  t::attr(r.mutable_attributes(), "session.id", "cross-transport");
+  t::RequestBuilder child;
+  child.span("child", kTrace, kChild, kRoot, t::kT0Ns + t::kMsNs, t::kT0Ns + 4 * t::kMsNs);
+  ASSERT_EQ(call(post("/v1/traces", root.protobuf(), "application/x-protobuf")).status, 200);
+  ASSERT_EQ(run(grpc_request(child.protobuf(), "Bearer " + std::string(kKey))).kind,
+            Kind::kAccepted);
+  EXPECT_EQ(stored_events("cross-transport"), 2u);
+  auto e = store_->get_event(project_, std::string(kTrace) + "-" + std::string(kChild));
+  ASSERT_TRUE(IsOk(e));
+  EXPECT_EQ(e->event.session_id, "cross-transport");
 }
 
 }  // namespace
