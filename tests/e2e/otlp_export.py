@@ -1,9 +1,10 @@
-"""Sends spans to AgentLog with the real OpenTelemetry Python SDK and OTLP/HTTP exporter.
+"""Sends spans to AgentLog with the real OpenTelemetry Python SDK and an OTLP exporter.
 
-Run by tests/e2e/test_otlp.py with the interpreter of a venv holding opentelemetry-sdk and
-either opentelemetry-exporter-otlp-proto-http (protobuf) or
-opentelemetry-exporter-otlp-json-http (JSON). One argument: a JSON object
-  {"encoding": "protobuf"|"json", "scenario": NAME, "endpoint": URL|null,
+Run by tests/e2e/test_otlp.py and test_otlp_grpc.py with the interpreter of a venv holding
+opentelemetry-sdk and either opentelemetry-exporter-otlp-proto-http (protobuf),
+opentelemetry-exporter-otlp-json-http (JSON) or opentelemetry-exporter-otlp-proto-grpc
+(gRPC). One argument: a JSON object
+  {"encoding": "protobuf"|"json"|"grpc", "scenario": NAME, "endpoint": URL|null,
    "headers": {...}|null, "gzip": bool, "tag": STR}
 With endpoint/headers null the exporter configures itself from the OTEL_EXPORTER_OTLP_*
 environment variables, as a user's application would. Prints one JSON line with the ids
@@ -26,6 +27,9 @@ cfg = json.loads(sys.argv[1])
 if cfg["encoding"] == "protobuf":
     from opentelemetry.exporter.otlp.proto.http import Compression
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+elif cfg["encoding"] == "grpc":
+    from grpc import Compression
+    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 else:
     from opentelemetry.exporter.otlp.common.http import Compression
     from opentelemetry.exporter.otlp.json.http.trace_exporter import OTLPSpanExporter
@@ -58,7 +62,7 @@ if cfg.get("endpoint"):
 if cfg.get("headers") is not None:
     kwargs["headers"] = cfg["headers"]
 if cfg.get("gzip"):
-    # The enum member is Gzip in the protobuf exporter, GZIP in the JSON one.
+    # The enum member is Gzip in the protobuf and gRPC exporters, GZIP in the JSON one.
     kwargs["compression"] = getattr(Compression, "Gzip", None) or getattr(Compression, "GZIP")
 exporter = Recording(OTLPSpanExporter(**kwargs))
 tag = cfg["tag"]

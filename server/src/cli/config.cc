@@ -112,19 +112,19 @@ Config load_config(const Overrides& flags) {
     throw std::runtime_error(fmt::format("durability must be normal or full, got '{}'", c.durability));
   }
   (void)split_listen(c.listen);
-  if (!c.otlp_grpc_listen.empty()) (void)split_listen(c.otlp_grpc_listen);
+  if (!c.otlp_grpc_listen.empty()) (void)split_listen(c.otlp_grpc_listen, "otlp_grpc_listen");
   return c;
 }
 
-std::pair<std::string, uint16_t> split_listen(const std::string& listen) {
+std::pair<std::string, uint16_t> split_listen(const std::string& listen, std::string_view key) {
   const size_t colon = listen.rfind(':');
   if (colon == std::string::npos || colon == 0) {
-    throw std::runtime_error(fmt::format("listen must be HOST:PORT, got '{}'", listen));
+    throw std::runtime_error(fmt::format("{} must be HOST:PORT, got '{}'", key, listen));
   }
   std::string host = listen.substr(0, colon);
   if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  const int64_t port = parse_int("listen", "port", std::string_view(listen).substr(colon + 1), 0);
-  if (port > 65535) throw std::runtime_error(fmt::format("listen port must be <= 65535, got {}", port));
+  const int64_t port = parse_int(key, "port", std::string_view(listen).substr(colon + 1), 0);
+  if (port > 65535) throw std::runtime_error(fmt::format("{} port must be <= 65535, got {}", key, port));
   return {host, static_cast<uint16_t>(port)};
 }
 

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace agentlog::cli {
 
@@ -35,7 +36,7 @@ struct Overrides {
 // Throws std::runtime_error with a message naming the offending source and key.
 Config load_config(const Overrides& flags);
 
-// "host:port" -> parts; throws on a malformed value.
-std::pair<std::string, uint16_t> split_listen(const std::string& listen);
+// "host:port" -> parts; throws on a malformed value, naming the setting `key`.
+std::pair<std::string, uint16_t> split_listen(const std::string& listen, std::string_view key = "listen");
 
 }  // namespace agentlog::cli

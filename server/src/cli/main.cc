@@ -88,7 +88,7 @@ int serve(const Config& c) {
   // OTLP/gRPC, when configured: its own port, the same handler as POST /v1/traces.
   std::unique_ptr<otlp_grpc::Server> grpc;
   if (!c.otlp_grpc_listen.empty()) {
-    const auto [grpc_host, grpc_port] = split_listen(c.otlp_grpc_listen);
+    const auto [grpc_host, grpc_port] = split_listen(c.otlp_grpc_listen, "otlp_grpc_listen");
     otlp_grpc::ServerOptions go;
     go.host = grpc_host;
     go.port = grpc_port;
