@@ -2,11 +2,11 @@
 // recorded, kept as UTF-8 bytes in pages rather than as strings.
 //
 // Why bytes: each item is encoded once, when it is recorded, and its string is garbage at
-// once. Queued strings were tens of thousands of live heap objects that every minor GC of the
-// application had to copy, and every request needed a `join` of its items plus a UTF-8
-// encoding of the result, all in one synchronous step of the event loop. Here a batch is a few
-// ranges of pages; its body is a memcpy of those ranges (`writeBody`, which can pause between
-// steps), and the pages live outside the JS heap.
+// once. Kept as strings, tens of thousands of queued items would be live heap objects that
+// every minor GC of the application has to copy, and each request would need a `join` of its
+// items plus a UTF-8 encoding of the result, in one synchronous step of the event loop. Here a
+// batch is a few ranges of pages; its body is a memcpy of those ranges (`writeBody`, which can
+// pause between steps), and the pages live outside the JS heap.
 
 import { Deque } from "./queue.js";
 
@@ -17,9 +17,9 @@ export type ItemKind = "event" | "session";
 const PAGE_BYTES = 64 * 1024;
 /** Items a page has index room for at first (grown by doubling). */
 const PAGE_ITEMS = 512;
-const COMMA = 0x2c;
 const EVENT = 0;
 const SESSION = 1;
+const COMMA = 0x2c;
 const CLOSE_BRACKET = 0x5d;
 
 function ascii(text: string): Uint8Array {
