@@ -220,8 +220,9 @@ async function flushBlocking() {
     monotonic_window_us: window, // for scripts/loop-turns.py
     budget_ms: 1,
     note:
-      "sampled every 1 ms while flush() delivered 50k queued spans; CPU between ticks is the longest the SDK (plus GC) " +
-      "held the thread, delay also counts time the OS ran other processes",
+      "sampled every 1 ms while flush() delivered 50k queued spans; main-thread CPU between ticks (SDK, Node and GC) " +
+      "bounds event-loop blocking from above (when the OS runs the thread late, several loop turns fall between two ticks; " +
+      "scripts/loop-turns.py measures turns); delay also counts time the OS ran other processes",
   };
 }
 
