@@ -38,7 +38,8 @@ class ExportCall final : public grpc::ServerGenericBidiReactor {
 
   void OnReadDone(bool ok) override {
     if (!ok) {
-      // The client sent no message (or the call broke, which gRPC reports on its own).
+      // No message: the client sent none, or gRPC failed the read (a message over the size
+      // limit, a broken call) and reports its own status.
       Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no ExportTraceServiceRequest"));
       return;
     }
@@ -47,7 +48,7 @@ class ExportCall final : public grpc::ServerGenericBidiReactor {
     req.target = std::string(kExportMethod);
     req.content_type = "application/grpc";
     req.remote = ctx_->peer();
-    // Metadata keys arrive lower-case; the api reads keys as the HTTP headers carry them.
+    // The key travels in metadata (lower-case names) as it does in HTTP headers.
     req.authorization = metadata(*ctx_, "authorization");
     req.api_key = metadata(*ctx_, "x-api-key");
     if (req.api_key.empty() && !api_key_header_.empty()) {
@@ -59,18 +60,20 @@ class ExportCall final : public grpc::ServerGenericBidiReactor {
       return;
     }
     req.body.reserve(request_.Length());
-    for (const auto& s : slices)
+    for (const auto& s : slices) {
       req.body.append(reinterpret_cast<const char*>(s.begin()), s.size());
+    }
     request_.Clear();
-    handler_.export_traces(req, ingest::otlp::Encoding::kProtobuf,
-                           [this](api::ExportOutcome outcome) { reply(api::grpc_reply(outcome)); });
+    handler_.export_traces(
+        req, ingest::otlp::Encoding::kProtobuf,
+        [this](const api::ExportOutcome& outcome) { reply(api::grpc_reply(outcome)); });
   }
 
   void OnDone() override { delete this; }
 
  private:
   // May run on any thread (the pipeline's writer after a commit): gRPC's reactions allow it.
-  void reply(api::GrpcReply r) {
+  void reply(const api::GrpcReply& r) {
     if (r.code == 0) {
       grpc::Slice slice(r.response);
       response_ = grpc::ByteBuffer(&slice, 1);
