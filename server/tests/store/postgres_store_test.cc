@@ -30,6 +30,7 @@ namespace agentlog::store::postgres {
 namespace {
 
 using model::Event;
+using model::EventQuery;
 using model::EventType;
 using test::IsOk;
 using test::kSecond;
@@ -450,6 +451,63 @@ TEST(PgText, CopyEscapesAndJsonHelpers) {
   EXPECT_EQ(jsonb_safe(R"(["\u0000", "\\u0000", 1e5, -2E+200000])"),
             R"(["\ufffd", "\\u0000", 1e5, "-2E+200000"])");
   EXPECT_EQ(jsonb_safe("{}"), "{}");
+}
+
+TEST(PgText, Int64PlaceholdersAreFilledInPlace) {
+  CopyBuffer b;
+  const size_t at = b.int64_placeholder();
+  b.field(std::string_view("x")).end_row();
+  b.fill_int64(at, 1234567);
+  EXPECT_EQ(b.data(), "0000000000001234567\tx\n");
+  b.fill_int64(at, 9223372036854775807);
+  EXPECT_EQ(b.data(), "9223372036854775807\tx\n");
+}
+
+// The words both backends index: SQLite's unicode61 tokenizer (remove_diacritics 2).
+TEST(SearchWords, FoldsCaseAndAccentsAndSplitsAtPunctuation) {
+  auto words = SearchWords::create();
+  ASSERT_TRUE(IsOk(words));
+  std::string tsv;
+  (*words)->tsvector("Crème BRÛLÉE, gpt-4o: it's user@example.com — crème", tsv);
+  EXPECT_EQ(tsv, "'4o' 'brulee' 'com' 'creme' 'example' 'gpt' 'it' 's' 'user'");
+  tsv.clear();
+  (*words)->tsvector("", tsv);
+  EXPECT_EQ(tsv, "");
+  EXPECT_EQ((*words)->tsquery("Zebra  crossing!"), "'zebra' & 'crossing':*");
+  EXPECT_EQ((*words)->tsquery("BRÛ"), "'bru':*");
+  EXPECT_EQ((*words)->tsquery("\"unbalanced AND (((*"), "'unbalanced' & 'and':*");
+  EXPECT_EQ((*words)->tsquery("-- !!"), "") << "no word";
+}
+
+TEST(SearchWords, LeavesOutWordsLongerThanALexeme) {
+  auto words = SearchWords::create();
+  ASSERT_TRUE(IsOk(words));
+  const std::string huge(3000, 'x');
+  std::string tsv;
+  (*words)->tsvector("short " + huge + " word", tsv);
+  EXPECT_EQ(tsv, "'short' 'word'");
+  EXPECT_EQ((*words)->tsquery("short " + huge), "") << "nothing indexed can match it";
+}
+
+TEST(SearchWords, QuotesLexemes) {
+  std::string out;
+  append_lexeme(out, "it's a \\ b");
+  EXPECT_EQ(out, "'it''s a \\\\ b'");
+}
+
+// Words the index cannot hold must not fail the commit; the rest stays searchable.
+TEST_F(PostgresStoreTest, IndexesEventsWithOverlongWords) {
+  Event e = make_event("long", "s", kT0);
+  e.name = "needle " + std::string(5000, 'y');
+  e.input_json = R"({"text":")" + std::string(600 * 1024, 'z') + R"( tail"})";
+  ASSERT_TRUE(IsOk(write(*store_, {e})));
+  EventQuery q;
+  q.project_id = project_;
+  q.q = "needle";
+  auto page = store_->search_events(q);
+  ASSERT_TRUE(IsOk(page));
+  ASSERT_EQ(page->items.size(), 1u);
+  EXPECT_EQ(page->items[0].event.id, "long");
 }
 
 }  // namespace

@@ -1,7 +1,9 @@
 #include "store/postgres/pg.h"
 
 #include <fmt/format.h>
+#include <sqlite3.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 
@@ -95,6 +97,20 @@ CopyBuffer& CopyBuffer::field(int64_t v) {
 
 CopyBuffer& CopyBuffer::field(double v) { return raw(fmt::format("{}", v)); }
 
+namespace {
+// int8 input accepts leading zeros: a placeholder is a fixed-width, zero-padded number.
+constexpr size_t kInt64Width = 19;
+}  // namespace
+
+size_t CopyBuffer::int64_placeholder() {
+  raw(std::string_view("0000000000000000000", kInt64Width));
+  return data_.size() - kInt64Width;
+}
+
+void CopyBuffer::fill_int64(size_t at, int64_t v) {
+  for (size_t i = kInt64Width; i-- > 0; v /= 10) data_[at + i] = static_cast<char>('0' + v % 10);
+}
+
 CopyBuffer& CopyBuffer::end_row() {
   data_.push_back('\n');
   first_ = true;
@@ -152,6 +168,29 @@ Result<PgResult> PgConn::exec(const std::string& sql, const Params& params) {
       sql);
 }
 
+Status PgConn::send(const std::string& sql) {
+  if (!conn_) return Status::unavailable("PostgreSQL: not connected");
+  sent_ = sql;
+  if (PQsendQuery(conn_, sql.c_str()) != 1) {
+    sqlstate_.clear();
+    return Status::unavailable(fmt::format("PostgreSQL: {}", PQerrorMessage(conn_)));
+  }
+  return Status::ok();
+}
+
+Result<PgResult> PgConn::receive() {
+  // A single statement answers with one result; any failure wins over it.
+  Result<PgResult> out = Status::unavailable("PostgreSQL: no result");
+  bool failed = false;
+  while (PGresult* r = PQgetResult(conn_)) {
+    auto done = finish(r, sent_);
+    if (failed) continue;
+    failed = !done.is_ok();
+    out = std::move(done);
+  }
+  return out;
+}
+
 Status PgConn::copy_in(const std::string& copy_sql, std::string_view data) {
   auto start = exec(copy_sql);
   if (!start.is_ok()) return start.status();
@@ -206,9 +245,14 @@ bool is_digit(char c) { return c >= '0' && c <= '9'; }
 }  // namespace
 
 std::string jsonb_safe(std::string_view json) {
+  std::string scratch;
+  return std::string(jsonb_safe(json, scratch));
+}
+
+std::string_view jsonb_safe(std::string_view json, std::string& out) {
   // numeric accepts exponents far beyond this; past it the value could not be stored.
   constexpr long kMaxExponent = 100000;
-  std::string out;
+  out.clear();
   size_t copied = 0;
   size_t i = 0;
   auto flush = [&](size_t upto) {
@@ -258,7 +302,7 @@ std::string jsonb_safe(std::string_view json) {
     }
     ++i;
   }
-  if (copied == 0) return std::string(json);
+  if (copied == 0) return json;
   flush(json.size());
   return out;
 }
@@ -295,6 +339,132 @@ std::string_view pg_text(std::string_view s, std::string& scratch) {
       scratch.push_back(c);
   }
   return scratch;
+}
+
+// ---- full-text words ---------------------------------------------------------------------
+
+namespace {
+
+// A tsvector lexeme holds at most 2046 bytes, and all lexemes of one tsvector at most
+// 1 MiB - 1 (PostgreSQL's MAXSTRLEN and MAXSTRPOS).
+constexpr size_t kMaxLexemeBytes = 2046;
+constexpr size_t kMaxLexemesBytes = (1 << 20) - 1;
+
+}  // namespace
+
+struct SearchWords::Impl {
+  sqlite3* db = nullptr;  // owns the tokenizer module; never queried
+  fts5_tokenizer module{};
+  Fts5Tokenizer* tokenizer = nullptr;
+  std::string arena;                             // the words of the last text, back to back
+  std::vector<std::pair<size_t, size_t>> words;  // (offset, length) in arena, in text order
+  bool query = false;                            // a query keeps words too long to index
+
+  ~Impl() {
+    if (tokenizer) module.xDelete(tokenizer);
+    sqlite3_close(db);
+  }
+  std::string_view word(const std::pair<size_t, size_t>& w) const {
+    return std::string_view(arena).substr(w.first, w.second);
+  }
+};
+
+SearchWords::SearchWords(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+SearchWords::~SearchWords() = default;
+
+Result<std::unique_ptr<SearchWords>> SearchWords::create() {
+  auto impl = std::make_unique<Impl>();
+  if (sqlite3_open_v2(":memory:", &impl->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_MEMORY, nullptr) !=
+      SQLITE_OK) {
+    return Status::internal("full-text tokenizer: cannot open SQLite");
+  }
+  // The documented way to reach FTS5's C API: SELECT fts5(?) hands out its address.
+  fts5_api* api = nullptr;
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(impl->db, "SELECT fts5(?1)", -1, &stmt, nullptr) == SQLITE_OK) {
+    sqlite3_bind_pointer(stmt, 1, static_cast<void*>(&api), "fts5_api_ptr", nullptr);
+    sqlite3_step(stmt);
+  }
+  sqlite3_finalize(stmt);
+  if (api == nullptr) return Status::internal("full-text tokenizer: SQLite has no FTS5");
+  void* user_data = nullptr;
+  if (api->xFindTokenizer(api, "unicode61", &user_data, &impl->module) != SQLITE_OK) {
+    return Status::internal("full-text tokenizer: FTS5 has no unicode61 tokenizer");
+  }
+  const char* args[] = {"remove_diacritics", "2"};
+  if (impl->module.xCreate(user_data, args, 2, &impl->tokenizer) != SQLITE_OK) {
+    return Status::internal("full-text tokenizer: cannot create unicode61");
+  }
+  return std::unique_ptr<SearchWords>(new SearchWords(std::move(impl)));
+}
+
+void SearchWords::tokenize(std::string_view text, bool query) {
+  Impl& m = *impl_;
+  m.arena.clear();
+  m.words.clear();
+  m.query = query;
+  if (text.empty()) return;
+  auto on_word = [](void* ctx, int, const char* token, int n, int, int) -> int {
+    auto* self = static_cast<Impl*>(ctx);
+    const auto len = static_cast<size_t>(n);
+    if (len == 0 || (len > kMaxLexemeBytes && !self->query)) return SQLITE_OK;
+    self->words.emplace_back(self->arena.size(), len);
+    self->arena.append(token, len);
+    return SQLITE_OK;
+  };
+  // The tokenizer takes an int length; text past 2 GiB is not searchable anyway.
+  const int n = static_cast<int>(std::min<size_t>(text.size(), 1u << 30));
+  (void)m.module.xTokenize(m.tokenizer, &m, query ? FTS5_TOKENIZE_QUERY : FTS5_TOKENIZE_DOCUMENT,
+                           text.data(), n, on_word);
+}
+
+void append_lexeme(std::string& out, std::string_view word) {
+  out.push_back('\'');
+  for (const char c : word) {
+    if (c == '\'' || c == '\\') out.push_back(c);
+    out.push_back(c);
+  }
+  out.push_back('\'');
+}
+
+void SearchWords::tsvector(std::string_view text, std::string& out) {
+  tokenize(text, false);
+  Impl& m = *impl_;
+  std::vector<std::string_view> words;
+  words.reserve(m.words.size());
+  for (const auto& w : m.words) words.push_back(m.word(w));
+  std::sort(words.begin(), words.end());
+  words.erase(std::unique(words.begin(), words.end()), words.end());
+  size_t total = 0;
+  bool first = true;
+  for (const std::string_view w : words) {
+    total += w.size();
+    if (total > kMaxLexemesBytes) break;
+    if (!first) out.push_back(' ');
+    first = false;
+    append_lexeme(out, w);
+  }
+}
+
+std::vector<std::string> SearchWords::query_words(std::string_view q) {
+  tokenize(q, true);
+  std::vector<std::string> out;
+  out.reserve(impl_->words.size());
+  for (const auto& w : impl_->words) out.emplace_back(impl_->word(w));
+  return out;
+}
+
+std::string SearchWords::tsquery(std::string_view q) {
+  const std::vector<std::string> words = query_words(q);
+  std::string out;
+  for (size_t k = 0; k < words.size(); ++k) {
+    // No indexed word is that long: nothing matches.
+    if (words[k].size() > kMaxLexemeBytes) return {};
+    if (k) out += " & ";
+    append_lexeme(out, words[k]);
+  }
+  if (!out.empty()) out += ":*";
+  return out;
 }
 
 }  // namespace agentlog::store::postgres

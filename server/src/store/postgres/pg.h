@@ -97,6 +97,10 @@ class CopyBuffer {
     return null();
   }
   CopyBuffer& end_row();
+  // A bigint field whose value is not known yet: returns where it is, for fill_int64().
+  size_t int64_placeholder();
+  // Writes `v` (>= 0) into a placeholder.
+  void fill_int64(size_t at, int64_t v);
 
   const std::string& data() const { return data_; }
   void clear() {
@@ -124,6 +128,10 @@ class PgConn {
   // Statements without parameters; `sql` may hold several, separated by semicolons.
   Result<PgResult> exec(const std::string& sql);
   Result<PgResult> exec(const std::string& sql, const Params& params);
+  // Starts a statement without waiting for it, so the caller can work meanwhile; receive()
+  // must collect its result before anything else runs on this connection.
+  Status send(const std::string& sql);
+  Result<PgResult> receive();
   // Runs `copy_sql` (COPY ... FROM STDIN) with `data` as its input.
   Status copy_in(const std::string& copy_sql, std::string_view data);
 
@@ -143,6 +151,7 @@ class PgConn {
   PGconn* conn_ = nullptr;
   std::string url_;
   std::string sqlstate_;
+  std::string sent_;  // the statement send() started, for error messages
 };
 
 // Rolls back unless commit() succeeded.
@@ -171,10 +180,46 @@ class PgTransaction {
 // a \u0000 escape (jsonb refuses it) becomes \ufffd, and a number whose exponent is
 // beyond jsonb's numeric range becomes a string of its digits.
 std::string jsonb_safe(std::string_view json);
+// The same without a copy when nothing needs changing: `json` itself, or `scratch`.
+std::string_view jsonb_safe(std::string_view json, std::string& scratch);
 // jsonb's text output (`{"a": 1, "b": [1, 2]}`) as compact JSON (`{"a":1,"b":[1,2]}`).
 std::string compact_json(std::string_view json);
 // Text for a PostgreSQL text column: NUL characters, which PostgreSQL cannot store,
 // become U+FFFD.
 std::string_view pg_text(std::string_view s, std::string& scratch);
+
+// Full-text words exactly as the SQLite backend's index sees them: SQLite's FTS5 `unicode61`
+// tokenizer with `remove_diacritics 2` splits text at anything that is not a letter or a
+// digit, folds case and removes diacritics. Both backends therefore match the same words,
+// and the words are found here, on the server, instead of by to_tsvector() in the
+// database's single write backend (a third of its time per event).
+// Not thread-safe: the tokenizer reuses a buffer; one instance per thread.
+class SearchWords {
+ public:
+  static Result<std::unique_ptr<SearchWords>> create();
+  ~SearchWords();
+  SearchWords(const SearchWords&) = delete;
+  SearchWords& operator=(const SearchWords&) = delete;
+
+  // Appends the distinct words of `text` to `out` as a tsvector literal (no positions:
+  // search needs none), escaped for the tsvector parser. Words longer than a tsvector
+  // lexeme may be are left out, as to_tsvector() leaves them out.
+  void tsvector(std::string_view text, std::string& out);
+  // A user's query as a tsquery literal: every word must match, the last one as a prefix
+  // (`'a' & 'b':*`). "" when nothing can match: no searchable word, or a word longer
+  // than any indexed one.
+  std::string tsquery(std::string_view q);
+  // The words of a user's query, in order (what tsquery() ANDs).
+  std::vector<std::string> query_words(std::string_view q);
+
+ private:
+  struct Impl;
+  explicit SearchWords(std::unique_ptr<Impl> impl);
+  void tokenize(std::string_view text, bool query);
+  std::unique_ptr<Impl> impl_;
+};
+
+// `word` quoted for a tsvector or tsquery literal ('it''s', backslashes doubled).
+void append_lexeme(std::string& out, std::string_view word);
 
 }  // namespace agentlog::store::postgres

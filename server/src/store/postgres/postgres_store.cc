@@ -29,6 +29,7 @@ constexpr int64_t kMigrationLock = 7654000;
 constexpr int kWriteAttempts = 5;
 // The full-text body is capped: a tsvector holds at most 1 MB of lexemes, and an event
 // past that must not fail its whole group's commit. The first 512 KiB are searchable.
+// (SearchWords::tsvector enforces the limit too; the cap saves tokenizing the rest.)
 constexpr size_t kMaxSearchBody = 512 * 1024;
 constexpr Micros kDay = 86400LL * 1000000;
 
@@ -45,8 +46,8 @@ constexpr std::string_view kEventColumns =
     "output_tokens, "
     "total_tokens, cached_tokens, cost_usd, attributes, tags";
 
-// The staging table's columns after (ord, final), in COPY order.
-constexpr std::string_view kStageEventColumns =
+// The columns of `events` that the writer COPYs after seq and before search.
+constexpr std::string_view kEventInsertColumns =
     "project_id, id, session_id, parent_id, trace_id, span_id, type, name, agent, started_at, "
     "ended_at, status, "
     "input, output, has_error, error_type, error_message, error_stack, model, provider, "
@@ -132,14 +133,8 @@ StoredEvent read_event(const PgResult& r, int row, int at = 0) {
   return se;
 }
 
-bool ascii_separator(char c) {
-  const auto u = static_cast<unsigned char>(c);
-  return u < 0x80 && !((u >= '0' && u <= '9') || (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z'));
-}
-
 // The searchable text of an event, as the SQLite index sees it: the name, the error
-// message and the string values of input and output, with ASCII punctuation turned into
-// spaces so that PostgreSQL's parser splits words exactly where the API says words end.
+// message and the string values of input and output.
 void search_body(const Event& e, std::string& body) {
   body.clear();
   if (e.name) body.append(*e.name);
@@ -153,29 +148,6 @@ void search_body(const Event& e, std::string& body) {
       --cut;  // a UTF-8 boundary
     body.resize(cut);
   }
-  for (char& c : body) {
-    if (ascii_separator(c)) c = ' ';
-  }
-}
-
-// A search as a tsquery: every word, the last as a prefix; "" when nothing is searchable.
-// Words hold no ASCII punctuation, so nothing in them is tsquery syntax.
-std::string tsquery_of(std::string_view q) {
-  std::vector<std::string_view> words;
-  size_t i = 0;
-  while (i < q.size()) {
-    while (i < q.size() && ascii_separator(q[i])) ++i;
-    const size_t start = i;
-    while (i < q.size() && !ascii_separator(q[i])) ++i;
-    if (i > start) words.push_back(q.substr(start, i - start));
-  }
-  std::string out;
-  for (size_t k = 0; k < words.size(); ++k) {
-    if (k) out += " & ";
-    out += fmt::format("'{}'", words[k]);
-  }
-  if (!out.empty()) out += ":*";
-  return out;
 }
 
 std::string ascii_lower(std::string_view s) {
@@ -204,14 +176,14 @@ Micros now_micros() {
 }
 
 // Staging tables of the write connection; ON COMMIT DELETE ROWS empties them per write.
+// stage_events holds what keys and rollups need of every event of the group (the events
+// themselves are COPYed straight into `events`).
 constexpr std::string_view kStagingDdl = R"sql(
 CREATE TEMP TABLE IF NOT EXISTS stage_events (
   ord int NOT NULL, final boolean NOT NULL, project_id bigint NOT NULL, id text COLLATE "C" NOT NULL,
-  session_id text COLLATE "C" NOT NULL, parent_id text, trace_id text, span_id text, type text NOT NULL,
-  name text, agent text, started_at bigint NOT NULL, ended_at bigint, status text NOT NULL, input jsonb,
-  output jsonb, has_error boolean NOT NULL, error_type text, error_message text, error_stack text, model text,
-  provider text, input_tokens bigint, output_tokens bigint, total_tokens bigint, cached_tokens bigint,
-  cost_usd double precision, attributes jsonb NOT NULL, tags jsonb NOT NULL, body text NOT NULL
+  session_id text COLLATE "C" NOT NULL, type text NOT NULL, status text NOT NULL, agent text,
+  started_at bigint NOT NULL, ended_at bigint, input_tokens bigint, output_tokens bigint, total_tokens bigint,
+  cost_usd double precision
 ) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS stage_sessions (
   project_id bigint NOT NULL, id text COLLATE "C" NOT NULL, name text, agent text, user_id text, tags jsonb,
@@ -277,10 +249,37 @@ WITH old AS (
 INSERT INTO old_events SELECT * FROM old
 )sql";
 
-// Rollup deltas: the group's current versions added, the replaced versions subtracted.
-// Every session the group touched gets a row (created if new), in key order so that
-// concurrent writers lock sessions in the same order.
+// Rollup deltas of a group that replaces no stored event: one pass over the staging
+// table. Every session the group touched gets a row (created if new), in key order so that
+// concurrent writers lock sessions in the same order; its agent, if it has none yet, is
+// the first one the group names for it.
 constexpr std::string_view kUpsertRollups = R"sql(
+INSERT INTO sessions AS s (project_id, id, agent, first_event_at, last_event_at, event_count, error_count,
+                           llm_count, tool_count, input_tokens, output_tokens, total_tokens, cost_usd)
+SELECT project_id, session_id, (array_agg(agent ORDER BY ord) FILTER (WHERE agent IS NOT NULL))[1],
+       min(started_at) FILTER (WHERE final), max(coalesce(ended_at, started_at)) FILTER (WHERE final),
+       count(*) FILTER (WHERE final), count(*) FILTER (WHERE final AND status = 'error'),
+       count(*) FILTER (WHERE final AND type = 'llm'), count(*) FILTER (WHERE final AND type = 'tool'),
+       coalesce(sum(input_tokens) FILTER (WHERE final), 0), coalesce(sum(output_tokens) FILTER (WHERE final), 0),
+       coalesce(sum(total_tokens) FILTER (WHERE final), 0), coalesce(sum(cost_usd) FILTER (WHERE final), 0)
+FROM stage_events GROUP BY project_id, session_id
+ORDER BY project_id, session_id
+ON CONFLICT (project_id, id) DO UPDATE SET
+  agent = coalesce(s.agent, excluded.agent),
+  first_event_at = LEAST(s.first_event_at, excluded.first_event_at),
+  last_event_at = GREATEST(s.last_event_at, excluded.last_event_at),
+  event_count = s.event_count + excluded.event_count,
+  error_count = s.error_count + excluded.error_count,
+  llm_count = s.llm_count + excluded.llm_count,
+  tool_count = s.tool_count + excluded.tool_count,
+  input_tokens = s.input_tokens + excluded.input_tokens,
+  output_tokens = s.output_tokens + excluded.output_tokens,
+  total_tokens = s.total_tokens + excluded.total_tokens,
+  cost_usd = s.cost_usd + excluded.cost_usd
+)sql";
+
+// The same when the group replaces stored versions: theirs are subtracted.
+constexpr std::string_view kUpsertRollupsReplacing = R"sql(
 WITH plus AS (
   SELECT project_id, session_id AS id, count(*) AS n, count(*) FILTER (WHERE status = 'error') AS errors,
          count(*) FILTER (WHERE type = 'llm') AS llm, count(*) FILTER (WHERE type = 'tool') AS tool,
@@ -381,6 +380,12 @@ Result<std::unique_ptr<PostgresStore>> PostgresStore::open(const PostgresOptions
   auto c = PgConn::connect(options.url);
   if (!c.is_ok()) return c.status();
   store->writer_ = std::make_unique<PgConn>(std::move(*c));
+  auto words = SearchWords::create();
+  if (!words.is_ok()) return words.status();
+  store->words_ = std::move(*words);
+  words = SearchWords::create();
+  if (!words.is_ok()) return words.status();
+  store->query_words_ = std::move(*words);
   return store;
 }
 
@@ -551,7 +556,8 @@ Status PostgresStore::write(std::span<const WriteBatch* const> batches,
       if (auto ps = ensure_partitions(); !ps.is_ok())
         spdlog::warn("event partitions: {}", ps.message());
     }
-    s = write_tx([&](PgConn&) { return write_once(batches, first_seq); });
+    build_group(batches);
+    s = write_tx([&](PgConn&) { return write_once(first_seq); });
   }
   if (s.is_ok() && seqs) {
     seqs->clear();
@@ -563,8 +569,17 @@ Status PostgresStore::write(std::span<const WriteBatch* const> batches,
   return s;
 }
 
-Status PostgresStore::write_once(std::span<const WriteBatch* const> batches, int64_t& first_seq) {
-  PgConn& c = *writer_;
+void PostgresStore::build_group(std::span<const WriteBatch* const> batches) {
+  Group& g = group_;
+  g.sessions.clear();
+  g.stage.clear();
+  g.events.clear();
+  g.seq_slots.clear();
+  g.final.clear();
+  g.batches = batches;
+  g.events_built = false;
+  g.has_sessions = false;
+  g.total = 0;
 
   // Session patches, merged per session in order (later fields win), as SQLite applies them.
   std::map<std::pair<int64_t, std::string>, model::SessionPatch> patches;
@@ -574,73 +589,91 @@ Status PostgresStore::write_once(std::span<const WriteBatch* const> batches, int
       if (!fresh) merge_patch(it->second, p);
     }
   }
-  if (!patches.empty()) {
-    CopyBuffer& cb = sessions_copy_;
-    cb.clear();
-    std::string safe;
-    for (const auto& [key, p] : patches) {
-      cb.field(key.first).field(key.second);
-      auto inner = [&](const auto& f) {
-        if (f && *f)
-          cb.field(**f);
-        else
-          cb.null();
-      };
-      inner(p.name);
-      inner(p.agent);
-      inner(p.user_id);
-      cb.field(p.tags_json ? std::optional<std::string>(jsonb_safe(*p.tags_json)) : std::nullopt);
-      cb.field(p.metadata_json ? std::optional<std::string>(jsonb_safe(*p.metadata_json))
-                               : std::nullopt);
-      if (p.status)
-        cb.field(model::to_string(*p.status));
+  g.has_sessions = !patches.empty();
+  for (const auto& [key, p] : patches) {
+    CopyBuffer& cb = g.sessions;
+    cb.field(key.first).field(key.second);
+    auto inner = [&](const auto& f) {
+      if (f && *f)
+        cb.field(**f);
       else
         cb.null();
-      inner(p.started_at);
-      inner(p.ended_at);
-      cb.field(p.name.has_value()).field(p.agent.has_value()).field(p.user_id.has_value());
-      cb.field(p.tags_json.has_value())
-          .field(p.metadata_json.has_value())
-          .field(p.status.has_value());
-      cb.field(p.started_at.has_value()).field(p.ended_at.has_value());
-      cb.end_row();
-    }
-    if (auto s = c.copy_in(
-            "COPY stage_sessions (project_id, id, name, agent, user_id, tags, metadata, status, "
-            "started_at, ended_at, has_name, has_agent, has_user_id, has_tags, has_metadata, "
-            "has_status, has_started_at, has_ended_at) FROM STDIN",
-            cb.data());
-        !s.is_ok()) {
-      return s;
-    }
-    if (auto r = c.exec(std::string(kInsertPatches)); !r.is_ok()) return r.status();
-    if (auto r = c.exec(std::string(kUpdatePatches)); !r.is_ok()) return r.status();
+    };
+    inner(p.name);
+    inner(p.agent);
+    inner(p.user_id);
+    cb.field(p.tags_json ? std::optional<std::string>(jsonb_safe(*p.tags_json)) : std::nullopt);
+    cb.field(p.metadata_json ? std::optional<std::string>(jsonb_safe(*p.metadata_json))
+                             : std::nullopt);
+    if (p.status)
+      cb.field(model::to_string(*p.status));
+    else
+      cb.null();
+    inner(p.started_at);
+    inner(p.ended_at);
+    cb.field(p.name.has_value()).field(p.agent.has_value()).field(p.user_id.has_value());
+    cb.field(p.tags_json.has_value())
+        .field(p.metadata_json.has_value())
+        .field(p.status.has_value());
+    cb.field(p.started_at.has_value()).field(p.ended_at.has_value());
+    cb.end_row();
   }
 
-  // Events: the last copy of an id in the group is the one stored ("final").
+  // Events: the last copy of an id in the group is the one stored ("final"). Every copy
+  // goes to the staging table (rollups and keys need only a few columns); the final ones
+  // are COPYed straight into `events` once their sequence numbers are known (build_events).
   int total = 0;
-  std::unordered_map<std::string_view, int> last_of;  // "<project>\x1f<id>" -> ord
-  std::vector<std::string> keys;
   for (const WriteBatch* b : batches) total += static_cast<int>(b->events.size());
-  if (total == 0) return Status::ok();
-  keys.reserve(static_cast<size_t>(total));
+  g.total = total;
+  if (total == 0) return;
+  // (project, id) -> the ord of its last copy in the group.
+  struct KeyHash {
+    size_t operator()(const std::pair<int64_t, std::string_view>& k) const {
+      return std::hash<std::string_view>()(k.second) ^ static_cast<size_t>(k.first);
+    }
+  };
+  std::unordered_map<std::pair<int64_t, std::string_view>, int, KeyHash> last_of;
   last_of.reserve(static_cast<size_t>(total));
   {
     int ord = 0;
     for (const WriteBatch* b : batches) {
-      for (const Event& e : b->events) {
-        keys.push_back(fmt::format("{}\x1f{}", b->project_id, e.id));
-        last_of[keys.back()] = ord++;
-      }
+      for (const Event& e : b->events) last_of[{b->project_id, e.id}] = ord++;
     }
   }
-  CopyBuffer& cb = events_copy_;
-  cb.clear();
-  std::string body;
+  g.final.assign(static_cast<size_t>(total), false);
   int ord = 0;
   for (const WriteBatch* b : batches) {
     for (const Event& e : b->events) {
-      cb.field(ord).field(last_of[keys[static_cast<size_t>(ord)]] == ord);
+      const bool final = last_of[{b->project_id, e.id}] == ord;
+      g.final[static_cast<size_t>(ord)] = final;
+      CopyBuffer& st = g.stage;
+      st.field(ord).field(final).field(b->project_id).field(e.id).field(e.session_id);
+      st.field(model::to_string(e.type)).field(model::to_string(e.status)).field(e.agent);
+      st.field(e.started_at).field(e.ended_at);
+      if (e.usage) {
+        st.field(e.usage->input_tokens).field(e.usage->output_tokens).field(e.usage->total_tokens);
+      } else {
+        st.null().null().null();
+      }
+      st.field(e.cost_usd).end_row();
+      ++ord;
+    }
+  }
+}
+
+void PostgresStore::build_events() {
+  Group& g = group_;
+  if (g.events_built) return;
+  std::string body, tsv, scratch;
+  int ord = 0;
+  for (const WriteBatch* b : g.batches) {
+    for (const Event& e : b->events) {
+      if (!g.final[static_cast<size_t>(ord)]) {
+        ++ord;
+        continue;
+      }
+      CopyBuffer& cb = g.events;
+      g.seq_slots.emplace_back(cb.int64_placeholder(), ord++);
       cb.field(b->project_id).field(e.id).field(e.session_id);
       cb.field(e.parent_id).field(e.trace_id).field(e.span_id).field(model::to_string(e.type));
       cb.field(e.name)
@@ -648,9 +681,14 @@ Status PostgresStore::write_once(std::span<const WriteBatch* const> batches, int
           .field(e.started_at)
           .field(e.ended_at)
           .field(model::to_string(e.status));
-      cb.field(e.input_json ? std::optional<std::string>(jsonb_safe(*e.input_json)) : std::nullopt);
-      cb.field(e.output_json ? std::optional<std::string>(jsonb_safe(*e.output_json))
-                             : std::nullopt);
+      auto json = [&](const std::optional<std::string>& v) {
+        if (v)
+          cb.field(jsonb_safe(*v, scratch));
+        else
+          cb.null();
+      };
+      json(e.input_json);
+      json(e.output_json);
       cb.field(e.error.has_value());
       if (e.error)
         cb.field(e.error->type).field(e.error->message).field(e.error->stack);
@@ -663,44 +701,66 @@ Status PostgresStore::write_once(std::span<const WriteBatch* const> batches, int
       } else {
         cb.null().null().null().null();
       }
-      cb.field(e.cost_usd).field(jsonb_safe(e.attributes_json)).field(jsonb_safe(e.tags_json));
+      cb.field(e.cost_usd);
+      cb.field(jsonb_safe(e.attributes_json, scratch));  // copied before scratch is reused
+      cb.field(jsonb_safe(e.tags_json, scratch));
       search_body(e, body);
-      cb.field(body);
+      tsv.clear();
+      words_->tsvector(body, tsv);
+      cb.field(tsv);
       cb.end_row();
-      ++ord;
     }
   }
+  g.events_built = true;
+}
+
+Status PostgresStore::write_once(int64_t& first_seq) {
+  PgConn& c = *writer_;
+  Group& g = group_;
+  if (g.has_sessions) {
+    if (auto s = c.copy_in(
+            "COPY stage_sessions (project_id, id, name, agent, user_id, tags, metadata, status, "
+            "started_at, ended_at, has_name, has_agent, has_user_id, has_tags, has_metadata, "
+            "has_status, has_started_at, has_ended_at) FROM STDIN",
+            g.sessions.data());
+        !s.is_ok()) {
+      return s;
+    }
+    if (auto r = c.exec(std::string(kInsertPatches)); !r.is_ok()) return r.status();
+    if (auto r = c.exec(std::string(kUpdatePatches)); !r.is_ok()) return r.status();
+  }
+  if (g.total == 0) return Status::ok();
+
   if (auto s = c.copy_in(
-          fmt::format("COPY stage_events (ord, final, {}, body) FROM STDIN", kStageEventColumns),
-          cb.data());
+          "COPY stage_events (ord, final, project_id, id, session_id, type, status, agent, "
+          "started_at, ended_at, input_tokens, output_tokens, total_tokens, cost_usd) FROM STDIN",
+          g.stage.data());
       !s.is_ok()) {
     return s;
   }
-  auto up = c.exec(std::string(kUpsertKeys));
+  // The events' COPY input is built while the database upserts the keys.
+  if (auto sent = c.send(std::string(kUpsertKeys)); !sent.is_ok()) return sent;
+  build_events();
+  auto up = c.receive();
   if (!up.is_ok()) return up.status();
   const bool replacing = up->affected() > 0;
   if (replacing) {
     if (auto r = c.exec(std::string(kDeleteReplaced)); !r.is_ok()) return r.status();
-  }
-  if (auto r = c.exec(std::string(kUpsertRollups)); !r.is_ok()) return r.status();
-  if (replacing) {
+    if (auto r = c.exec(std::string(kUpsertRollupsReplacing)); !r.is_ok()) return r.status();
     if (auto r = c.exec(std::string(kRecomputeBounds)); !r.is_ok()) return r.status();
+  } else {
+    if (auto r = c.exec(std::string(kUpsertRollups)); !r.is_ok()) return r.status();
   }
   // Sequence numbers last: the event_seq row stays locked until COMMIT, so numbers follow
   // commit order across replicas while the work above runs concurrently.
   Params n;
-  n.add(total);
+  n.add(g.total);
   auto seq = c.exec("UPDATE event_seq SET last = last + $1 WHERE id = 1 RETURNING last", n);
   if (!seq.is_ok()) return seq.status();
-  first_seq = seq->int64(0, 0) - total + 1;
-  Params f;
-  f.add(first_seq);
-  auto ins =
-      c.exec(fmt::format("INSERT INTO events (seq, {0}, search) SELECT $1::bigint + ord, {0}, "
-                         "to_tsvector('agentlog_search', body) FROM stage_events WHERE final",
-                         kStageEventColumns),
-             f);
-  return ins.status();
+  first_seq = seq->int64(0, 0) - g.total + 1;
+  for (const auto& [at, ord] : g.seq_slots) g.events.fill_int64(at, first_seq + ord);
+  return c.copy_in(fmt::format("COPY events (seq, {}, search) FROM STDIN", kEventInsertColumns),
+                   g.events.data());
 }
 
 Status PostgresStore::apply_patch(int64_t project_id, const SessionPatch& p, PatchMode mode) {
@@ -804,7 +864,8 @@ Result<bool> PostgresStore::delete_session_if_empty(int64_t project_id, const st
   const Status s = write_tx([&](PgConn& c) -> Status {
     Params p;
     p.add(project_id).add(id);
-    auto del = c.exec("DELETE FROM sessions WHERE project_id = $1 AND id = $2 AND event_count = 0", p);
+    auto del =
+        c.exec("DELETE FROM sessions WHERE project_id = $1 AND id = $2 AND event_count = 0", p);
     if (!del.is_ok()) return del.status();
     deleted = del->affected() > 0;
     return Status::ok();
@@ -927,7 +988,10 @@ Result<StoredEvent> PostgresStore::get_event(int64_t project_id, const std::stri
 Result<Page<StoredEvent, EventCursor>> PostgresStore::search_events(const EventQuery& q) {
   std::string tsq;
   if (q.q) {
-    tsq = tsquery_of(*q.q);
+    {
+      std::lock_guard lock(query_words_mu_);
+      tsq = query_words_->tsquery(*q.q);
+    }
     if (tsq.empty()) return Page<StoredEvent, EventCursor>{};
   }
   return with_reader([&](PgConn& c) -> Result<Page<StoredEvent, EventCursor>> {
@@ -948,7 +1012,7 @@ Result<Page<StoredEvent, EventCursor>> PostgresStore::search_events(const EventQ
     if (q.to) sql += " AND started_at < " + arg(*q.to) + "::bigint";
     if (q.q) {
       // Full-text matches come most recently committed first.
-      sql += " AND search @@ to_tsquery('agentlog_search', " + arg(tsq) + ")";
+      sql += " AND search @@ " + arg(tsq) + "::tsquery";
       if (q.after) sql += " AND seq < " + arg(q.after->seq) + "::bigint";
       sql += " ORDER BY seq DESC";
     } else {

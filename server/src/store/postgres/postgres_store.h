@@ -2,12 +2,14 @@
 // any number of stateless replicas. One write connection per replica (the pipeline writer
 // and admin writes take turns on it) and a pool of read connections.
 //
-// Writes: each group is COPYed into temporary staging tables and merged with set-based
-// statements in one transaction: (project, id) upserts into event_keys (which serializes
-// concurrent re-sends of one event across replicas), replaced versions are deleted and
-// subtracted from the session rollups, then sequence numbers are taken from event_seq and
-// the events inserted. Sequence numbers are allocated under event_seq's row lock, held to
-// COMMIT, so they follow commit order across every replica: readers always see a prefix.
+// Writes: each group is merged in one transaction. A narrow copy of its events (what keys
+// and rollups need) is COPYed into a temporary staging table; (project, id) upserts into
+// event_keys (which serializes concurrent re-sends of one event across replicas), replaced
+// versions are deleted and subtracted from the session rollups with set-based statements;
+// then sequence numbers are taken from event_seq and the events COPYed straight into
+// `events`, full-text words included (found here, not by the database). Sequence numbers
+// are allocated under event_seq's row lock, held to COMMIT, so they follow commit order
+// across every replica: readers always see a prefix.
 #pragma once
 
 #include <condition_variable>
@@ -99,7 +101,12 @@ class PostgresStore final : public Store {
   template <typename Fn>
   auto with_reader(Fn&& fn) -> decltype(fn(std::declval<PgConn&>()));
   Status prepare_writer();
-  Status write_once(std::span<const WriteBatch* const> batches, int64_t& first_seq);
+  // Prepares the COPY input of a group for the staging tables (outside the transaction:
+  // retries reuse it).
+  void build_group(std::span<const WriteBatch* const> batches);
+  // Prepares the group's COPY input for `events` (once, whatever the attempts).
+  void build_events();
+  Status write_once(int64_t& first_seq);
   Status ensure_partitions();
   Status apply_patch(int64_t project_id, const SessionPatch& p, PatchMode mode);
   // Runs `fn` in a write transaction, again (up to a few times) if it failed for a
@@ -113,7 +120,21 @@ class PostgresStore final : public Store {
   std::unique_ptr<PgConn> writer_;
   bool writer_prepared_ = false;
   Micros partitions_until_ = 0;  // events before this instant have their month's partition
-  CopyBuffer events_copy_, sessions_copy_;
+  // The group being written (write_mu_): COPY input for stage_sessions, stage_events and
+  // events, and where each event's sequence number goes once it is known.
+  struct Group {
+    std::span<const WriteBatch* const> batches;
+    CopyBuffer sessions, stage, events;
+    bool has_sessions = false;
+    bool events_built = false;
+    int total = 0;                                  // events, every copy counted
+    std::vector<bool> final;                        // per ord: the copy that is stored
+    std::vector<std::pair<size_t, int>> seq_slots;  // (placeholder, ord) per stored event
+  } group_;
+  std::unique_ptr<SearchWords> words_;  // the writer's
+
+  std::mutex query_words_mu_;  // queries are short: one tokenizer, taken in turns
+  std::unique_ptr<SearchWords> query_words_;
 
   std::mutex readers_mu_;
   std::condition_variable readers_cv_;
