@@ -194,6 +194,7 @@ def test_grpc_status_codes(otel_grpc, grpc_server):
     assert not any(k.startswith("google.rpc.retryinfo") for k in res[3]["trailers"]), "not retryable"
     events = expect(s.get(f"/v1/sessions/{q(sid)}/events"), 200)["data"]
     assert [e["name"] for e in events] == ["ok"], "stored once (idempotent), the invalid span rejected"
+    assert not s.non_json_lines, s.non_json_lines
 
 
 def test_grpc_key_in_every_supported_metadata(otel_grpc, servers):
@@ -316,5 +317,9 @@ def test_grpc_port_in_use_or_malformed_fails_to_start(servers):
             servers.start(args=["--otlp-grpc-listen", f"127.0.0.1:{port}"])
     finally:
         taken.close()
+    failed = servers.servers[-1]
+    assert any("Address already in use" in line for line in failed.log_lines), failed.log_lines
+    stray = [line for line in failed.non_json_lines if not line.startswith("agentlog: ")]  # the CLI's last word
+    assert not stray, f"gRPC's own log must come out as JSON lines: {stray}"
     with pytest.raises(ServerStartError, match="otlp_grpc_listen must be HOST:PORT, got 'nonsense'"):
         servers.start(args=["--otlp-grpc-listen", "nonsense"])

@@ -1,6 +1,7 @@
 #include "otlp_grpc/server.h"
 
 #include <grpc/grpc.h>
+#include <grpc/support/log.h>
 #include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server.h>
@@ -13,6 +14,7 @@
 #include <algorithm>
 #include <climits>
 #include <mutex>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -112,6 +114,17 @@ class TraceService final : public grpc::CallbackGenericService {
   const std::string api_key_header_;
 };
 
+// gRPC's own log (bind failures, transport errors) joins the server's, as JSON lines, instead
+// of going to stderr in its own format.
+void log_from_grpc(gpr_log_func_args* args) {
+  const std::string_view message = args->message ? args->message : "";
+  if (args->severity == GPR_LOG_SEVERITY_ERROR) {
+    spdlog::error("grpc: {}", message);
+  } else {
+    spdlog::debug("grpc: {}", message);
+  }
+}
+
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -141,6 +154,8 @@ Server::Server(ServerOptions options, api::OtlpHandler& handler)
 Server::~Server() { shutdown(); }
 
 Result<std::string> Server::start() {
+  static std::once_flag log_once;
+  std::call_once(log_once, [] { gpr_set_log_function(log_from_grpc); });
   const ServerOptions& o = impl_->options;
   const std::string address = host_port(o.host, o.port);
   int bound_port = 0;
