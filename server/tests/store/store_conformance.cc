@@ -1,5 +1,7 @@
 #include "store/store_conformance.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
 #include <limits>
@@ -1510,6 +1512,61 @@ TEST_P(StoreConformanceTest, FullTextListsNewestIngestedFirstAndPaginates) {
   };
   EXPECT_EQ(filtered(), (std::vector<std::string>{"m5", "m3", "m1"}))
       << "full text combined with filters";
+}
+
+// A backend may search frequent and rare words differently (walking the newest events, or
+// an index of words): every way must list the same matches, newest ingested first, across
+// pages, whether the matches are among the newest events or far behind them.
+TEST_P(StoreConformanceTest, FullTextFindsFrequentAndRareWordsAmongManyEvents) {
+  constexpr int kEvents = 12000;
+  std::vector<std::string> common, medium;  // newest first
+  for (int batch = 0; batch < kEvents / 1000; ++batch) {
+    std::vector<Event> events;
+    for (int i = batch * 1000; i < (batch + 1) * 1000; ++i) {
+      Event e = text_event(fmt::format("e{:05d}", i), "s", kT0 + i * kMilli);
+      e.name = "filler";
+      if (i % 2 == 0) *e.name += " common";
+      if (i % 150 == 0) *e.name += " medium";
+      if (i == 7) *e.name += " rare";
+      events.push_back(e);
+    }
+    ASSERT_TRUE(IsOk(write(events)));
+  }
+  for (int i = kEvents - 1; i >= 0; --i) {
+    if (i % 2 == 0) common.push_back(fmt::format("e{:05d}", i));
+    if (i % 150 == 0) medium.push_back(fmt::format("e{:05d}", i));
+  }
+  auto query = [this](std::string text, int limit) {
+    return [this, text, limit] {
+      EventQuery q;
+      q.project_id = project();
+      q.q = text;
+      q.limit = limit;
+      return search_ids(q);
+    };
+  };
+  ASSERT_EQ(await_ids(query("rare", 50), {"e00007"}), std::vector<std::string>{"e00007"});
+  EXPECT_EQ(await_ids(query("medium", 30), medium), medium) << "80 matches, 3 pages";
+  EXPECT_EQ(query("filler medi", 7)(), medium) << "with a prefix and small pages";
+
+  EventQuery first;
+  first.project_id = project();
+  first.q = "common";
+  first.limit = 25;
+  auto page = store().search_events(first);
+  ASSERT_TRUE(IsOk(page));
+  std::vector<std::string> got;
+  for (const auto& e : page->items) got.push_back(e.event.id);
+  EXPECT_EQ(got, std::vector<std::string>(common.begin(), common.begin() + 25));
+  EXPECT_TRUE(page->next.has_value());
+
+  EventQuery recent;
+  recent.project_id = project();
+  recent.q = "medium";
+  recent.from = kT0 + 6000 * kMilli;
+  recent.limit = 10;
+  EXPECT_EQ(search_ids(recent), std::vector<std::string>(medium.begin(), medium.begin() + 40))
+      << "combined with a time range";
 }
 
 // ---- agents --------------------------------------------------------------------------------
