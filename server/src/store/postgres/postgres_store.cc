@@ -1148,14 +1148,20 @@ Result<std::vector<AgentStats>> PostgresStore::agents(int64_t project_id,
   return with_reader([&](PgConn& c) -> Result<std::vector<AgentStats>> {
     Params ps;
     ps.add(project_id);
+    // A time window is a range of sessions_started (written as its expression; the same
+    // sessions as `started_at >= from AND started_at < to`); the whole project is a scan of
+    // sessions_agents_overview.
     std::string where = "project_id = $1";
     if (from) {
       ps.add(*from);
-      where += fmt::format(" AND started_at >= ${}::bigint", ps.size());
+      where +=
+          fmt::format(" AND coalesce(started_at, -999999999999999999) >= ${}::bigint", ps.size());
     }
     if (to) {
       ps.add(*to);
-      where += fmt::format(" AND started_at < ${}::bigint", ps.size());
+      where += fmt::format(
+          " AND coalesce(started_at, -999999999999999999) < ${}::bigint AND started_at IS NOT NULL",
+          ps.size());
     }
     // percentile_cont interpolates linearly between closest ranks, like numpy's default.
     auto r = c.exec(
