@@ -1150,7 +1150,7 @@ Result<std::vector<AgentStats>> PostgresStore::agents(int64_t project_id,
     ps.add(project_id);
     // A time window is a range of sessions_started (written as its expression; the same
     // sessions as `started_at >= from AND started_at < to`); the whole project is a scan of
-    // sessions_agents_overview.
+    // sessions_agent (both cover every column read here).
     std::string where = "project_id = $1";
     if (from) {
       ps.add(*from);
