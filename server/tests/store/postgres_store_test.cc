@@ -357,6 +357,84 @@ TEST_F(PostgresStoreTest, ResendIntoAnotherMonthMovesTheEventBetweenPartitions) 
   EXPECT_EQ(s->last_event_at, e.started_at);
 }
 
+// Retention removes whole months (and old rows of the default partition) with everything
+// that refers to their events; what started at or after the cutoff stays untouched.
+TEST_F(PostgresStoreTest, RetentionDropsWholeMonthsBeforeTheCutoff) {
+  constexpr Micros kJan2020 = 1577836800000000;  // 2020-01-01T00:00:00Z
+  constexpr Micros kMar2020 = 1583020800000000;  // 2020-03-01
+  constexpr Micros kDay = 86400 * kSecond;
+  auto admin = PgConn::connect(url_);
+  ASSERT_TRUE(IsOk(admin));
+  Params months;
+  months.add(kJan2020).add(3);  // January to March 2020 get partitions of their own
+  ASSERT_TRUE(IsOk(admin->exec("SELECT agentlog_ensure_event_partitions($1, $2)", months)));
+
+  auto at = [](std::string id, std::string session, Micros t, int64_t tokens) {
+    Event e = make_event(std::move(id), std::move(session), t);
+    e.name = "word " + e.id;
+    e.usage = model::Usage{tokens, 0, tokens, 0};
+    return e;
+  };
+  ASSERT_TRUE(IsOk(write(*store_, {
+                                      at("import", "ancient", kJan2020 - 400 * kDay, 1),  // default
+                                      at("j1", "old", kJan2020 + kDay, 10),
+                                      at("j2", "old", kJan2020 + 2 * kDay, 20),
+                                      at("m1", "mixed", kJan2020 + 3 * kDay, 100),
+                                      at("m2", "mixed", kMar2020 - kDay, 200),  // February
+                                      at("m3", "mixed", kMar2020 + kDay, 400),  // March: stays
+                                      at("x1", "ended-late", kJan2020 + kDay, 1),
+                                  })));
+  model::SessionPatch ended_late;
+  ended_late.id = "ended-late";
+  ended_late.ended_at = std::optional<Micros>(kMar2020 + 2 * kDay);
+  ASSERT_TRUE(IsOk(store_->patch_session(project_, ended_late)));
+
+  auto removed = store_->drop_events_before(kMar2020);
+  ASSERT_TRUE(IsOk(removed));
+  EXPECT_EQ(*removed, 6);
+
+  for (const char* id : {"import", "j1", "j2", "m1", "m2", "x1"}) {
+    EXPECT_EQ(store_->get_event(project_, id).status().code(), Status::Code::kNotFound) << id;
+  }
+  EXPECT_TRUE(IsOk(store_->get_event(project_, "m3")));
+  EXPECT_EQ(store_->get_session(project_, "old").status().code(), Status::Code::kNotFound);
+  EXPECT_EQ(store_->get_session(project_, "ancient").status().code(), Status::Code::kNotFound);
+  auto mixed = store_->get_session(project_, "mixed");
+  ASSERT_TRUE(IsOk(mixed));
+  EXPECT_EQ(mixed->event_count, 1);
+  EXPECT_EQ(mixed->total_tokens, 400);
+  EXPECT_EQ(mixed->started_at, kMar2020 + kDay);
+  EXPECT_EQ(mixed->last_event_at, kMar2020 + kDay);
+  auto late = store_->get_session(project_, "ended-late");
+  ASSERT_TRUE(IsOk(late)) << "ends after the cutoff: kept, without events";
+  EXPECT_EQ(late->event_count, 0);
+
+  auto parts = admin->exec(
+      "SELECT string_agg(c.relname, ',' ORDER BY c.relname) FROM pg_inherits i "
+      "JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'events'::regclass "
+      "AND c.relname LIKE 'events_2020%'");
+  ASSERT_TRUE(IsOk(parts));
+  EXPECT_EQ(parts->text(0, 0), "events_2020_03");
+
+  // The keys went too: a re-sent old event is new again, and counted once.
+  ASSERT_TRUE(IsOk(write(*store_, {at("j1", "old", kJan2020 + kDay, 10)})));
+  auto again = store_->get_session(project_, "old");
+  ASSERT_TRUE(IsOk(again));
+  EXPECT_EQ(again->event_count, 1);
+  EventQuery q;
+  q.project_id = project_;
+  q.q = "word";
+  auto found = store_->search_events(q);
+  ASSERT_TRUE(IsOk(found));
+  std::vector<std::string> ids;
+  for (const auto& e : found->items) ids.push_back(e.event.id);
+  EXPECT_EQ(ids, (std::vector<std::string>{"j1", "m3"}));
+
+  auto none = store_->drop_events_before(kJan2020 - 500 * kDay);
+  ASSERT_TRUE(IsOk(none));
+  EXPECT_EQ(*none, 0);
+}
+
 // Valid JSON that jsonb cannot hold as such, and text PostgreSQL cannot hold at all, must not
 // fail the commit (it would fail every request of the group).
 TEST_F(PostgresStoreTest, StoresWhatPostgresCannotRepresentVerbatim) {

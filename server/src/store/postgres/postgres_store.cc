@@ -1142,6 +1142,19 @@ Result<int64_t> PostgresStore::last_seq() {
   });
 }
 
+Result<int64_t> PostgresStore::drop_events_before(Micros before) {
+  auto c = PgConn::connect(options_.url);
+  if (!c.is_ok()) return c.status();
+  // DETACH PARTITION waits for every query on `events`, and everything after it waits for
+  // DETACH: give up (and try again another time) rather than stall the replicas.
+  if (auto r = c->exec("SET lock_timeout = '5s'"); !r.is_ok()) return r.status();
+  Params p;
+  p.add(before);
+  auto r = c->exec("SELECT agentlog_drop_events_before($1::bigint)", p);
+  if (!r.is_ok()) return r.status();
+  return r->int64(0, 0);
+}
+
 Result<std::vector<AgentStats>> PostgresStore::agents(int64_t project_id,
                                                       std::optional<Micros> from,
                                                       std::optional<Micros> to) {

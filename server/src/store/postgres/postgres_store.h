@@ -91,6 +91,14 @@ class PostgresStore final : public Store {
   Result<std::vector<TailedEvent>> tail(int64_t after_seq, int limit);
   Result<int64_t> last_seq();
 
+  // Retention (not part of Store yet): removes every event that started before `before`,
+  // a whole monthly partition at a time, with its idempotency key, its share of its
+  // session's rollups, and the sessions left without events that lie wholly before
+  // `before` (migration 0003). Runs on a connection of its own: ingest carries on except
+  // for writes to the months being removed, and waits at most a few seconds for the brief
+  // exclusive lock at the end. Returns how many events it removed.
+  Result<int64_t> drop_events_before(Micros before);
+
  private:
   class ReaderLease;
   enum class PatchMode { kCreate, kUpdate };
