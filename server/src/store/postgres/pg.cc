@@ -364,7 +364,7 @@ struct SearchWords::Impl {
     if (tokenizer) module.xDelete(tokenizer);
     sqlite3_close(db);
   }
-  std::string_view word(const std::pair<size_t, size_t>& w) const {
+  [[nodiscard]] std::string_view word(const std::pair<size_t, size_t>& w) const {
     return std::string_view(arena).substr(w.first, w.second);
   }
 };
