@@ -12,7 +12,7 @@ packages=(
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libgtest-dev libgmock-dev libbenchmark-dev
   libargon2-dev
   # scale-out mode: PostgreSQL client library and hiredis; the servers for its tests
-  libpq-dev libhiredis-dev postgresql-15 postgresql-contrib redis-server
+  libpq-dev libhiredis-dev postgresql-15 redis-server
   # OTLP: the reference protobuf implementation the OTLP tests, fuzzer and benchmark compare against
   libprotobuf-dev protobuf-compiler
   # OTLP/gRPC (serve --otlp-grpc-listen): grpc++ 1.51; no codegen, the server keeps its own decoder

@@ -27,7 +27,7 @@ pg_bin() {
 
 install_missing() {
   local missing=()
-  pg_bin >/dev/null || missing+=(postgresql-15 postgresql-contrib)
+  pg_bin >/dev/null || missing+=(postgresql-15)
   command -v redis-server >/dev/null || missing+=(redis-server)
   [ ${#missing[@]} -eq 0 ] && return 0
   echo "services.sh: installing ${missing[*]}" >&2

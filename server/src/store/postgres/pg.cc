@@ -6,6 +6,9 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdlib>
+#include <iterator>
+
+#include "store/fts_tokenizer.h"
 
 namespace agentlog::store::postgres {
 
@@ -388,11 +391,12 @@ Result<std::unique_ptr<SearchWords>> SearchWords::create() {
   sqlite3_finalize(stmt);
   if (api == nullptr) return Status::internal("full-text tokenizer: SQLite has no FTS5");
   void* user_data = nullptr;
-  if (api->xFindTokenizer(api, "unicode61", &user_data, &impl->module) != SQLITE_OK) {
+  if (api->xFindTokenizer(api, kFtsTokenizer, &user_data, &impl->module) != SQLITE_OK) {
     return Status::internal("full-text tokenizer: FTS5 has no unicode61 tokenizer");
   }
-  const char* args[] = {"remove_diacritics", "2"};
-  if (impl->module.xCreate(user_data, args, 2, &impl->tokenizer) != SQLITE_OK) {
+  const char* args[std::size(kFtsTokenizerArgs)];
+  std::copy(std::begin(kFtsTokenizerArgs), std::end(kFtsTokenizerArgs), args);
+  if (impl->module.xCreate(user_data, args, static_cast<int>(std::size(args)), &impl->tokenizer) != SQLITE_OK) {
     return Status::internal("full-text tokenizer: cannot create unicode61");
   }
   return std::unique_ptr<SearchWords>(new SearchWords(std::move(impl)));

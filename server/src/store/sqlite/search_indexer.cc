@@ -4,7 +4,9 @@
 
 #include <cctype>
 #include <chrono>
+#include <string>
 
+#include "store/fts_tokenizer.h"
 #include "util/thread.h"
 
 namespace agentlog::store::sqlite {
@@ -153,7 +155,7 @@ Status prepare_search_db(const std::string& path) {
       // Contentless, one column, detail=none: the smallest and fastest index to fill
       // that answers what search needs (AND of words and prefixes over all the text).
       "CREATE VIRTUAL TABLE events_fts USING fts5(body, content='', detail=none, "
-      "  tokenize='unicode61 remove_diacritics 2');"
+      "  tokenize='" + std::string(kFtsTokenizeOption) + "');"
       "CREATE TABLE index_state (id INTEGER PRIMARY KEY CHECK (id = 1), watermark INTEGER NOT NULL);"
       "INSERT INTO index_state VALUES (1, 0);"
       "PRAGMA user_version = 2;"
@@ -201,7 +203,8 @@ void SearchIndexer::run() {
   }
   (void)search->exec(
       "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-32768; PRAGMA wal_autocheckpoint=4000; "
-      "PRAGMA journal_size_limit=67108864;");
+      "PRAGMA journal_size_limit=67108864; "
+      "INSERT INTO events_fts (events_fts, rank) VALUES ('automerge', 8);");
   for (;;) {
     {
       std::unique_lock lock(mu_);
