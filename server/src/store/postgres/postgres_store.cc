@@ -260,6 +260,22 @@ WITH old AS (
 INSERT INTO old_events SELECT * FROM old
 )sql";
 
+// How both upserts below add a group's per-session sums to the stored rollups.
+constexpr std::string_view kRollupsOnConflict = R"sql(
+ON CONFLICT (project_id, id) DO UPDATE SET
+  agent = coalesce(s.agent, excluded.agent),
+  first_event_at = LEAST(s.first_event_at, excluded.first_event_at),
+  last_event_at = GREATEST(s.last_event_at, excluded.last_event_at),
+  event_count = s.event_count + excluded.event_count,
+  error_count = s.error_count + excluded.error_count,
+  llm_count = s.llm_count + excluded.llm_count,
+  tool_count = s.tool_count + excluded.tool_count,
+  input_tokens = s.input_tokens + excluded.input_tokens,
+  output_tokens = s.output_tokens + excluded.output_tokens,
+  total_tokens = s.total_tokens + excluded.total_tokens,
+  cost_usd = s.cost_usd + excluded.cost_usd
+)sql";
+
 // Rollup deltas of a group that replaces no stored event: one pass over the staging
 // table. Every session the group touched gets a row (created if new), in key order so that
 // concurrent writers lock sessions in the same order; its agent, if it has none yet, is
@@ -275,18 +291,6 @@ SELECT project_id, session_id, (array_agg(agent ORDER BY ord) FILTER (WHERE agen
        coalesce(sum(total_tokens) FILTER (WHERE final), 0), coalesce(sum(cost_usd) FILTER (WHERE final), 0)
 FROM stage_events GROUP BY project_id, session_id
 ORDER BY project_id, session_id
-ON CONFLICT (project_id, id) DO UPDATE SET
-  agent = coalesce(s.agent, excluded.agent),
-  first_event_at = LEAST(s.first_event_at, excluded.first_event_at),
-  last_event_at = GREATEST(s.last_event_at, excluded.last_event_at),
-  event_count = s.event_count + excluded.event_count,
-  error_count = s.error_count + excluded.error_count,
-  llm_count = s.llm_count + excluded.llm_count,
-  tool_count = s.tool_count + excluded.tool_count,
-  input_tokens = s.input_tokens + excluded.input_tokens,
-  output_tokens = s.output_tokens + excluded.output_tokens,
-  total_tokens = s.total_tokens + excluded.total_tokens,
-  cost_usd = s.cost_usd + excluded.cost_usd
 )sql";
 
 // The same when the group replaces stored versions: theirs are subtracted.
@@ -321,18 +325,6 @@ LEFT JOIN plus p ON p.project_id = t.project_id AND p.id = t.id
 LEFT JOIN minus m ON m.project_id = t.project_id AND m.id = t.id
 LEFT JOIN agent a ON a.project_id = t.project_id AND a.id = t.id
 ORDER BY t.project_id, t.id
-ON CONFLICT (project_id, id) DO UPDATE SET
-  agent = coalesce(s.agent, excluded.agent),
-  first_event_at = LEAST(s.first_event_at, excluded.first_event_at),
-  last_event_at = GREATEST(s.last_event_at, excluded.last_event_at),
-  event_count = s.event_count + excluded.event_count,
-  error_count = s.error_count + excluded.error_count,
-  llm_count = s.llm_count + excluded.llm_count,
-  tool_count = s.tool_count + excluded.tool_count,
-  input_tokens = s.input_tokens + excluded.input_tokens,
-  output_tokens = s.output_tokens + excluded.output_tokens,
-  total_tokens = s.total_tokens + excluded.total_tokens,
-  cost_usd = s.cost_usd + excluded.cost_usd
 )sql";
 
 // A replaced version may have defined its session's bounds (it moved, started later or
@@ -757,10 +749,10 @@ Status PostgresStore::write_once(int64_t& first_seq) {
   const bool replacing = up->affected() > 0;
   if (replacing) {
     if (auto r = c.exec(std::string(kDeleteReplaced)); !r.is_ok()) return r.status();
-    if (auto r = c.exec(std::string(kUpsertRollupsReplacing)); !r.is_ok()) return r.status();
+    if (auto r = c.exec(std::string(kUpsertRollupsReplacing).append(kRollupsOnConflict)); !r.is_ok()) return r.status();
     if (auto r = c.exec(std::string(kRecomputeBounds)); !r.is_ok()) return r.status();
   } else {
-    if (auto r = c.exec(std::string(kUpsertRollups)); !r.is_ok()) return r.status();
+    if (auto r = c.exec(std::string(kUpsertRollups).append(kRollupsOnConflict)); !r.is_ok()) return r.status();
   }
   // Sequence numbers last: the event_seq row stays locked until COMMIT, so numbers follow
   // commit order across replicas while the work above runs concurrently.
