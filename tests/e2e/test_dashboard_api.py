@@ -4,16 +4,15 @@ agents time series."""
 from __future__ import annotations
 
 import gzip
-import json
 import re
 import signal
 import socket
-import threading
 import time
 
 import pytest
 
-from conftest import assert_problem, expect, now_us, qs, rfc, run_cli, uid
+from conftest import assert_problem, expect, now_us, qs, rfc, uid
+from sse import Stream, count_events
 
 PASSWORD = "correct horse battery"
 
@@ -150,92 +149,6 @@ def test_seed_creates_the_demo_user(server):
 
 # ---------------------------------------------------------------------------- live stream
 
-class Stream:
-    """A raw SSE client on its own socket, parsing messages as they come."""
-
-    def __init__(self, server, path: str = "/v1/stream", headers: dict | None = None):
-        self.sock = socket.create_connection((server.host, server.port), timeout=30)
-        h = {"Host": "x", "Authorization": f"Bearer {server.key}", **(headers or {})}
-        head = f"GET {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in h.items()) + "\r\n"
-        self.sock.sendall(head.encode())
-        self.buf = b""
-        self.messages: list[dict] = []
-        self.closed = False
-        self.lock = threading.Condition()
-        self.status_line, self.headers = self._read_head()
-        threading.Thread(target=self._pump, daemon=True).start()
-
-    def _read_head(self):
-        while b"\r\n\r\n" not in self.buf:
-            chunk = self.sock.recv(65536)
-            assert chunk, "connection closed before the head"
-            self.buf += chunk
-        head, self.buf = self.buf.split(b"\r\n\r\n", 1)
-        lines = head.decode().split("\r\n")
-        return lines[0], {k.lower(): v.strip() for k, v in (l.split(":", 1) for l in lines[1:])}
-
-    def _pump(self):
-        try:
-            while True:
-                self._parse()
-                chunk = self.sock.recv(65536)
-                if not chunk:
-                    break
-                self.buf += chunk
-        except OSError:
-            pass
-        with self.lock:
-            self._parse()
-            self.closed = True
-            self.lock.notify_all()
-
-    def _parse(self):
-        with self.lock:
-            start = 0
-            while (end := self.buf.find(b"\n\n", start)) >= 0:
-                msg: dict = {}
-                for line in self.buf[start:end].decode().split("\n"):
-                    field, _, value = line.partition(": ")
-                    msg.setdefault(field, value)
-                self.messages.append(msg)
-                start = end + 2
-            self.buf = self.buf[start:]
-            self.lock.notify_all()
-
-    def wait(self, pred, timeout: float = 10.0):
-        deadline = time.time() + timeout
-        with self.lock:
-            while not pred(self.messages):
-                left = deadline - time.time()
-                if left <= 0 or self.closed and not pred(self.messages):
-                    raise AssertionError(f"timed out; got {self.messages}")
-                self.lock.wait(left)
-            return self.messages
-
-    def events(self) -> list[dict]:
-        with self.lock:
-            return [json.loads(m["data"]) | {"_id": m.get("id")} for m in self.messages if m.get("event") == "event"]
-
-    def sessions(self) -> list[dict]:
-        with self.lock:
-            return [json.loads(m["data"]) for m in self.messages if m.get("event") == "session"]
-
-    def wait_closed(self, timeout: float = 10.0):
-        deadline = time.time() + timeout
-        with self.lock:
-            while not self.closed:
-                left = deadline - time.time()
-                assert left > 0, "the stream did not end"
-                self.lock.wait(left)
-
-    def close(self):
-        self.sock.close()
-
-
-def count_events(n):
-    return lambda msgs: sum(1 for m in msgs if m.get("event") == "event") >= n
-
-
 def test_stream_delivers_committed_events_and_sessions_live(shared_server):
     sid = uid("live-")
     s = Stream(shared_server, qs("/v1/stream", session_id=sid))
@@ -251,8 +164,8 @@ def test_stream_delivers_committed_events_and_sessions_live(shared_server):
         events = s.events()
         assert [e["id"] for e in events] == [f"{sid}-1", f"{sid}-2"]
         stored = shared_server.event(f"{sid}-1")
-        assert events[0]["_id"] == str(stored["seq"]), "the SSE id is the event's seq"
-        assert {k: v for k, v in events[0].items() if k != "_id"} == stored, "same shape as GET /v1/events/{id}"
+        assert events[0]["_seq"] == stored["seq"], "the SSE id is the event's seq"
+        assert {k: v for k, v in events[0].items() if k != "_seq"} == stored, "same shape as GET /v1/events/{id}"
         assert s.sessions()[-1]["id"] == sid and s.sessions()[-1]["event_count"] == 2
     finally:
         s.close()

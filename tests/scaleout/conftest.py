@@ -9,15 +9,11 @@ else does. Every test gets a database of its own. Only 127.0.0.1 is ever contact
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -25,9 +21,17 @@ import pytest
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 
-_spec = importlib.util.spec_from_file_location("agentlog_e2e_conftest", REPO / "tests" / "e2e" / "conftest.py")
-e2e = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(e2e)  # type: ignore[union-attr]
+
+
+def _e2e_module(name: str, alias: str):
+    spec = importlib.util.spec_from_file_location(alias, REPO / "tests" / "e2e" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+e2e = _e2e_module("conftest", "agentlog_e2e_conftest")
+Stream = _e2e_module("sse", "agentlog_e2e_sse").Stream  # an SSE client
 
 Server = e2e.Server
 gen_key = e2e.gen_key
@@ -127,82 +131,6 @@ def cluster(agentlog_bin, services, database, tmp_path):
     c = Cluster(agentlog_bin, database, services[1], tmp_path)
     yield c
     c.stop()
-
-
-class Stream:
-    """An SSE client on its own socket, parsing messages as they arrive."""
-
-    def __init__(self, server: Server, path: str = "/v1/stream", headers: dict | None = None):
-        self.sock = socket.create_connection((server.host, server.port), timeout=60)
-        h = {"Host": "x", "Authorization": f"Bearer {server.key}", **(headers or {})}
-        head = f"GET {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in h.items()) + "\r\n"
-        self.sock.sendall(head.encode())
-        self.buf = b""
-        self.messages: list[dict] = []
-        self.arrivals: list[float] = []  # time.monotonic() of each message
-        self.closed = False
-        self.cv = threading.Condition()
-        while b"\r\n\r\n" not in self.buf:
-            chunk = self.sock.recv(65536)
-            assert chunk, "connection closed before the response head"
-            self.buf += chunk
-        head_bytes, self.buf = self.buf.split(b"\r\n\r\n", 1)
-        self.status_line = head_bytes.decode().split("\r\n")[0]
-        assert " 200 " in self.status_line, self.status_line
-        threading.Thread(target=self._pump, daemon=True).start()
-
-    def _pump(self):
-        try:
-            while True:
-                self._parse()
-                chunk = self.sock.recv(65536)
-                if not chunk:
-                    break
-                self.buf += chunk
-        except OSError:
-            pass
-        with self.cv:
-            self._parse()
-            self.closed = True
-            self.cv.notify_all()
-
-    def _parse(self):
-        # The body is chunked: strip chunk-size lines by looking only at SSE fields.
-        with self.cv:
-            text = self.buf
-            start = 0
-            while (end := text.find(b"\n\n", start)) >= 0:
-                msg: dict = {}
-                for line in text[start:end].decode("utf-8", "replace").split("\n"):
-                    field, sep, value = line.partition(": ")
-                    if sep and field in ("id", "event", "data", "retry"):
-                        msg.setdefault(field, value)
-                if msg:
-                    self.messages.append(msg)
-                    self.arrivals.append(time.monotonic())
-                start = end + 2
-            self.buf = text[start:]
-            self.cv.notify_all()
-
-    def events(self) -> list[dict]:
-        with self.cv:
-            return [json.loads(m["data"]) | {"_seq": int(m["id"])} for m in self.messages if m.get("event") == "event"]
-
-    def wait_events(self, n: int, timeout: float = 20.0) -> list[dict]:
-        deadline = time.monotonic() + timeout
-        with self.cv:
-            while sum(1 for m in self.messages if m.get("event") == "event") < n:
-                left = deadline - time.monotonic()
-                assert left > 0 and not self.closed, (
-                    f"expected {n} events, got {sum(1 for m in self.messages if m.get('event') == 'event')}")
-                self.cv.wait(left)
-        return self.events()
-
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
 
 
 def ingest(server: Server, events: list[dict], sessions: list[dict] | None = None, timeout: float = 30.0):
