@@ -2,7 +2,8 @@
 // default client options (batching on, gzip on). Prints one JSON document; never fails on a
 // number (budgets are reported, not asserted).
 //
-//   node bench.mjs [--events N] [--out FILE]      (needs `npm run build` first)
+//   node bench.mjs [--events N] [--only hot_path,flush,end_to_end] [--out FILE]
+//                                                   (needs `npm run build` first)
 //
 // - hot_path: cost of recording one span with a small input and output (sync and async fn)
 //   and of one log event, measured in rounds of ROUND calls while the sender runs in the same
@@ -29,6 +30,7 @@ const arg = (name, fallback) => {
 };
 const E2E_EVENTS = Number(arg("--events", 200_000));
 const OUT = arg("--out", undefined);
+const ONLY = new Set(arg("--only", "hot_path,flush,end_to_end").split(","));
 const ROUND = 500;
 const ROUNDS = 400;
 
@@ -107,17 +109,21 @@ async function hotPath(label, record) {
 }
 
 const input = { query: "flights to lisbon", day: "friday" };
-const syncSpan = await hotPath("sync span", (client, n) => {
-  for (let i = 0; i < n; i++) client.span("tool", "search", () => ({ hits: 3, first: "LIS" }), { input });
-});
-const asyncSpan = await hotPath("async span", async (client, n) => {
-  const all = [];
-  for (let i = 0; i < n; i++) all.push(client.span("tool", "search", async () => ({ hits: 3, first: "LIS" }), { input }));
-  await Promise.all(all);
-});
-const logEvent = await hotPath("log", (client, n) => {
-  for (let i = 0; i < n; i++) client.log({ name: "note", input });
-});
+let hot;
+if (ONLY.has("hot_path")) {
+  const syncSpan = await hotPath("sync span", (client, n) => {
+    for (let i = 0; i < n; i++) client.span("tool", "search", () => ({ hits: 3, first: "LIS" }), { input });
+  });
+  const asyncSpan = await hotPath("async span", async (client, n) => {
+    const all = [];
+    for (let i = 0; i < n; i++) all.push(client.span("tool", "search", async () => ({ hits: 3, first: "LIS" }), { input }));
+    await Promise.all(all);
+  });
+  const logEvent = await hotPath("log", (client, n) => {
+    for (let i = 0; i < n; i++) client.log({ name: "note", input });
+  });
+  hot = { sync_span: syncSpan, async_span: asyncSpan, log_event: logEvent, budget_median_us: 10 };
+}
 
 // ------------------------------------------------------------------ event loop during a flush
 
@@ -226,7 +232,7 @@ async function flushBlocking() {
   };
 }
 
-const flush = await flushBlocking();
+const flush = ONLY.has("flush") ? await flushBlocking() : undefined;
 
 // ------------------------------------------------------------------ end to end
 
@@ -261,7 +267,7 @@ async function endToEnd(n) {
     failed: stats.failed,
   };
 }
-const e2e = await endToEnd(E2E_EVENTS);
+const e2e = ONLY.has("end_to_end") ? await endToEnd(E2E_EVENTS) : undefined;
 
 server.kill("SIGTERM");
 await new Promise((r) => server.on("exit", r));
@@ -273,7 +279,7 @@ const result = {
   node: process.version,
   pid: process.pid,
   server: url.replace(/:\d+$/, ":<port>"),
-  hot_path_us: { sync_span: syncSpan, async_span: asyncSpan, log_event: logEvent, budget_median_us: 10 },
+  hot_path_us: hot,
   flush_event_loop: flush,
   end_to_end: e2e,
   errors: errors.slice(0, 10),

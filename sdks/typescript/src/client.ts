@@ -13,6 +13,7 @@ import { Encoder, safeString, type EventDraft } from "./encode.js";
 import { AgentLogError } from "./errors.js";
 import { UuidV7Generator } from "./ids.js";
 import type { ContextStore, Platform } from "./platform.js";
+import { OpenList } from "./open-list.js";
 import { Transport, type ItemKind } from "./transport.js";
 import type {
   AgentLogOptions,
@@ -72,7 +73,7 @@ export class AgentLogBase {
   /** @internal */ readonly enc: Encoder;
   /** @internal */ readonly clock = new Clock();
   /** @internal */ readonly ctx: ContextStore<Scope>;
-  /** @internal */ readonly openSpans = new Set<Span>();
+  /** @internal */ readonly openSpans = new OpenList<Span>();
   /** @internal */ readonly agent: string | undefined;
   /** @internal */ readonly disabled: boolean;
   private readonly ids: UuidV7Generator;
@@ -427,14 +428,16 @@ export class AgentLogBase {
     this.clock.resync();
     if (this.openSpans.size === 0) return;
     const now = this.clock.now();
-    for (const span of this.openSpans) {
+    this.openSpans.forEach((span) => {
       if (!span.snapshotted && now - span.startedAt >= this.snapshotAfterMs) span.snapshot();
-    }
+    });
     this.transport.ensureTimer();
   }
 
   private finishForExit(): void {
-    for (const span of this.openSpans) if (!span.snapshotted) span.snapshot();
+    this.openSpans.forEach((span) => {
+      if (!span.snapshotted) span.snapshot();
+    });
     if (this.implicit && !this.implicit.ended) this.implicit.end();
   }
 
@@ -457,6 +460,8 @@ export class AgentLogBase {
  */
 export class Span {
   /** @internal */ snapshotted = false;
+  /** @internal Links of the client's open spans (open-list.ts). */ prevOpen: Span | undefined = undefined;
+  /** @internal */ nextOpen: Span | undefined = undefined;
   private ended: boolean;
   private rawId: string | undefined;
   /** The caller's options until the first update() copies them (spans rarely update). */
@@ -555,7 +560,7 @@ export class Span {
   finish(value: unknown, error: unknown, failed: boolean): void {
     if (this.ended) return;
     this.ended = true;
-    this.client.openSpans.delete(this);
+    this.client.openSpans.remove(this);
     try {
       const endedAt = this.client.clock.now();
       let outputJson = this.outputJson;

@@ -1,7 +1,7 @@
 // The safe JSON encoder: any value becomes JSON the server accepts, never an exception.
 
 import { describe, expect, it } from "vitest";
-import { Encoder, LIMITS } from "../src/encode.js";
+import { Encoder, LIMITS, timeText } from "../src/encode.js";
 import { encodeJson, Issue, toWellFormed } from "../src/json.js";
 import { utf8Length } from "../src/platform.js";
 
@@ -194,6 +194,21 @@ describe("Encoder field limits", () => {
     expect(event({ error: { type: "T", message: 5, stack: "s" } })["error"]).toEqual({ type: "T", message: "5", stack: "s" });
     expect(event({ error: 42 })["error"]).toEqual({ type: "number", message: "42" });
     expect(event({ error: { code: 7 } })["error"]).toEqual({ type: "Object", message: '{"code":7}' });
+  });
+
+  it("writes times as String() does (timeText), for every value it is given", () => {
+    const times = [0, 0.001, 0.5, 0.05, 0.999, 1, 999, 1000, 1000.5, 1e12, 1764634808123.456, 1764634808123.4, 1764634808123,
+      1764634808000.001, 2 ** 43 - 0.001, 2 ** 43, 2 ** 43 + 0.5, 253402300799999, -1.5, -62135596800000, 1e-7, 0.0001, 1 / 3, NaN];
+    // Deterministic pseudo-random microsecond times, spread over all magnitudes up to 2^43 ms.
+    let x = 12345;
+    for (let i = 0; i < 20_000; i++) {
+      x = (x * 1103515245 + 12345) % 2 ** 31;
+      times.push(Math.round((x / 2 ** 31) * 2 ** (i % 44) * 1000) / 1000);
+    }
+    for (const t of times) expect(timeText(t)).toBe(String(t));
+    const ev = event({ startedAt: 1764634808123.4, endedAt: 1764634808123.45 });
+    expect(ev["started_at"]).toBe(1764634808123.4);
+    expect(ev["ended_at"]).toBe(1764634808123.45);
   });
 
   it("rejects times the server would refuse", () => {

@@ -399,6 +399,23 @@ describe("recorded fields", () => {
     expect(byName().get("upd")).toMatchObject({ output: "explicit", model: "m", attributes: { a: 1, b: 2, c: 3 } });
   });
 
+  it("keeps only running spans in the client's list of open spans", async () => {
+    const open = () => (c as unknown as { openSpans: { size: number } }).openSpans.size;
+    const manual = c.startSpan("tool", "manual");
+    let inside = -1;
+    await c.span("agent", "outer", async () => {
+      inside = open();
+      c.span("tool", "sync", () => 1);
+      expect(() => c.span("tool", "throws", () => { throw new Error("x"); })).toThrow("x");
+      await c.span("tool", "rejects", async () => Promise.reject(new Error("y"))).catch(() => undefined);
+    });
+    expect(inside).toBe(2); // manual and outer
+    expect(open()).toBe(1);
+    manual.end();
+    manual.end();
+    expect(open()).toBe(0);
+  });
+
   it("records a long-running span as running first, then replaces it with the same id", async () => {
     const { client: c2 } = client(server, { flushIntervalMs: 30 });
     await c2.span("agent", "long", async () => {
