@@ -7,6 +7,11 @@
 // items plus a UTF-8 encoding of the result, in one synchronous step of the event loop. Here a
 // batch is a few ranges of pages; its body is a memcpy of those ranges (`writeBody`, which can
 // pause between steps), and the pages live outside the JS heap.
+//
+// Pages are reused: a page whose items are all taken goes back to a small pool once no batch
+// reads it any more (`Batch.release`). V8 counts the bytes of every new ArrayBuffer towards its
+// next major GC until one runs, so a queue that allocated a fresh 64 KiB page per ~200 events
+// brought on a major GC (a 2-4 ms pause) every second or so at high rates, with nothing to free.
 
 import { Deque } from "./queue.js";
 
@@ -17,6 +22,8 @@ export type ItemKind = "event" | "session";
 const PAGE_BYTES = 64 * 1024;
 /** Items a page has index room for at first (grown by doubling). */
 const PAGE_ITEMS = 512;
+/** Emptied pages kept for reuse (1 MiB): what a queue that keeps up with its producer cycles through. */
+const SPARE_PAGES = 16;
 const EVENT = 0;
 const SESSION = 1;
 const COMMA = 0x2c;
@@ -52,9 +59,13 @@ interface Page {
   /** kinds[i]: EVENT or SESSION. */
   kinds: Uint8Array;
   /** Sequence number of item 0 (item i has firstSeq + i). */
-  readonly firstSeq: number;
+  firstSeq: number;
   /** The oldest item of this page still queued. */
   head: number;
+  /** Batches taken from this page and not released yet: they may still read its bytes. */
+  readers: number;
+  /** Whether the queue let go of the page (all its items taken or dropped). */
+  retired: boolean;
 }
 
 /** Items [from, to) of one page. */
@@ -85,7 +96,23 @@ export class Batch {
     readonly count: number,
     /** Sequence number of the first item. */
     readonly firstSeq: number,
+    private readonly done: ((batch: Batch) => void) | undefined = undefined,
   ) {}
+
+  /** The pages this batch reads from, each once. */
+  pages(): Page[] {
+    const out: Page[] = [];
+    for (const { page } of this.slices) if (out[out.length - 1] !== page) out.push(page);
+    return out;
+  }
+
+  /**
+   * Says the batch (and its halves) will not be read again, so its pages can be reused. Call it
+   * once, on the batch `take` returned, when its request is over. Halves have nothing to release.
+   */
+  release(): void {
+    this.done?.(this);
+  }
 
   /** The first half and the rest, by item count. REQUIRES: count >= 2. */
   halves(): [Batch, Batch] {
@@ -108,11 +135,12 @@ export class Batch {
   }
 
   /**
-   * The ingest body, `{"events":[...],"sessions":[...]}` as UTF-8. Copies runs of items, and
+   * The ingest body, `{"events":[...],"sessions":[...]}` as UTF-8, written into `alloc(size)`
+   * (which may hand out a buffer it reuses; every byte is written). Copies runs of items, and
    * awaits `pause()` whenever `step` bytes were copied since the last one, so that a large
    * batch does not hold the event loop in one piece.
    */
-  async writeBody(step: number, pause: () => Promise<void>): Promise<Uint8Array> {
+  async writeBody(step: number, pause: () => Promise<void>, alloc: (size: number) => Uint8Array): Promise<Uint8Array> {
     let eventBytes = 0;
     let sessionBytes = 0;
     for (const { page, from, to } of this.slices) {
@@ -126,7 +154,7 @@ export class Batch {
     // is the "]" alone).
     const eventsLen = Math.max(1, eventBytes);
     const sessionsLen = Math.max(1, sessionBytes);
-    const out = new Uint8Array(EVENTS_OPEN.length + eventsLen + SESSIONS_OPEN.length + sessionsLen + BODY_CLOSE.length);
+    const out = alloc(EVENTS_OPEN.length + eventsLen + SESSIONS_OPEN.length + sessionsLen + BODY_CLOSE.length);
     out.set(EVENTS_OPEN, 0);
     let eventPos = EVENTS_OPEN.length;
     const sessionsOpenAt = eventPos + eventsLen;
@@ -174,6 +202,13 @@ export class ItemQueue {
   private nextSeq = 1;
   private count = 0;
   private byteCount = 0;
+  private spare: Page[] = [];
+  private readonly onRelease = (batch: Batch): void => {
+    for (const page of batch.pages()) {
+      page.readers--;
+      this.recycle(page);
+    }
+  };
 
   constructor(private readonly support: ByteSupport) {}
 
@@ -249,13 +284,14 @@ export class ItemQueue {
         i++;
       }
       slices.push({ page, from, to: i });
+      page.readers++;
       page.head = i;
       this.releaseConsumed();
       if (i < page.count) break; // a limit was reached inside this page
     }
     this.count -= count;
     this.byteCount -= bytes;
-    return new Batch(slices, count, firstSeq);
+    return new Batch(slices, count, firstSeq, this.onRelease);
   }
 
   /** Removes everything; returns how many items that was. */
@@ -263,21 +299,38 @@ export class ItemQueue {
     const n = this.count;
     this.pages = new Deque<Page>(16);
     this.tail = undefined;
+    this.spare = [];
     this.count = 0;
     this.byteCount = 0;
     return n;
   }
 
+  /** Emptied pages kept for reuse. */
+  get sparePages(): number {
+    return this.spare.length;
+  }
+
   private addPage(size: number): Page {
-    const page: Page = {
-      bytes: this.support.alloc(size),
-      used: 0,
-      count: 0,
-      ends: new Uint32Array(PAGE_ITEMS),
-      kinds: new Uint8Array(PAGE_ITEMS),
-      firstSeq: this.nextSeq,
-      head: 0,
-    };
+    let page = size === PAGE_BYTES ? this.spare.pop() : undefined;
+    if (page !== undefined) {
+      page.used = 0;
+      page.count = 0;
+      page.firstSeq = this.nextSeq;
+      page.head = 0;
+      page.retired = false;
+    } else {
+      page = {
+        bytes: this.support.alloc(size),
+        used: 0,
+        count: 0,
+        ends: new Uint32Array(PAGE_ITEMS),
+        kinds: new Uint8Array(PAGE_ITEMS),
+        firstSeq: this.nextSeq,
+        head: 0,
+        readers: 0,
+        retired: false,
+      };
+    }
     this.pages.push(page);
     this.tail = page;
     this.releaseConsumed(); // the previous tail, if all its items are gone
@@ -290,6 +343,16 @@ export class ItemQueue {
       const page = this.pages.peek();
       if (page === undefined || page === this.tail || page.head < page.count) return;
       this.pages.shift();
+      page.retired = true;
+      this.recycle(page);
+    }
+  }
+
+  /** Pools a page the queue let go of, once no batch reads it (pages of the default size only). */
+  private recycle(page: Page): void {
+    if (page.retired && page.readers === 0 && page.bytes.length === PAGE_BYTES && this.spare.length < SPARE_PAGES) {
+      page.retired = false; // pooled: not to be pooled twice
+      this.spare.push(page);
     }
   }
 }

@@ -11,8 +11,8 @@ import { randomFillSync } from "node:crypto";
 import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { gzip } from "node:zlib";
-import type { ContextStore, Platform } from "./platform.js";
-import type { FetchInit, FetchLike, FetchResponseLike } from "./types.js";
+import type { ContextStore, Platform, PlatformFetch } from "./platform.js";
+import type { FetchResponseLike } from "./types.js";
 import { VERSION } from "./version.js";
 
 class AlsContextStore<T> implements ContextStore<T> {
@@ -50,13 +50,20 @@ function headerGetter(headers: IncomingHttpHeaders): FetchResponseLike["headers"
   };
 }
 
+/** The body as a Buffer over the same memory (no copy), or the UTF-8 of a string. */
+function bodyBuffer(body: string | ArrayBuffer | Uint8Array): Buffer {
+  if (typeof body === "string") return Buffer.from(body, "utf8");
+  if (body instanceof ArrayBuffer) return Buffer.from(body);
+  return Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+}
+
 /** A minimal fetch over node:http(s): the SDK's POSTs, with abort and keep-alive. */
-const nodeFetch: FetchLike = (url: string, init: FetchInit) =>
+const nodeFetch: PlatformFetch = (url, init) =>
   new Promise<FetchResponseLike>((resolve, reject) => {
-    const signal = (init as { signal?: AbortSignal }).signal;
+    const signal = init.signal;
     const target = new URL(url);
     const https = target.protocol === "https:";
-    const body = typeof init.body === "string" ? Buffer.from(init.body, "utf8") : Buffer.from(init.body);
+    const body = bodyBuffer(init.body);
     const req = (https ? httpsRequest : httpRequest)(
       target,
       {

@@ -1,7 +1,17 @@
 // What the SDK needs from its runtime, so the core stays free of Node- and browser-specific
 // imports. `node.ts` and `index.ts` (browsers, edge) each pass their own implementation.
 
-import type { FetchLike } from "./types.js";
+import type { FetchInit, FetchResponseLike } from "./types.js";
+
+/**
+ * How the SDK calls the platform's fetch (and the global one): like `FetchLike`, but the body
+ * may also be a view of a buffer the SDK reuses once the answer arrived. The standard fetch
+ * copies a body when it is called.
+ */
+export type PlatformFetch = (
+  url: string,
+  init: Omit<FetchInit, "body"> & { body: string | ArrayBuffer | Uint8Array; signal?: AbortSignal },
+) => Promise<FetchResponseLike>;
 
 /** Carries a value through synchronous calls and, where the runtime can, across awaits. */
 export interface ContextStore<T> {
@@ -43,7 +53,7 @@ export interface Platform {
   /** Value of the User-Agent header, when the runtime lets us set one. */
   readonly userAgent: string | undefined;
   /** The HTTP client used unless the options give a `fetch` (undefined: `globalThis.fetch`). */
-  readonly fetch: FetchLike | undefined;
+  readonly fetch: PlatformFetch | undefined;
 }
 
 /**

@@ -2,6 +2,9 @@
 // background sender that posts them in batches to POST /v1/ingest.
 //
 // - Items are encoded to UTF-8 once, when recorded, into the queue's byte pages (item-queue.ts).
+// - A request body is built in one buffer that is reused from batch to batch (up to 1 MiB), and
+//   the queue's pages are reused once sent: a steady flow of events allocates no new memory
+//   outside the JS heap (which V8 counts towards its next major GC).
 // - The sender works in short steps with a turn of the event loop between them (taking a batch
 //   and copying its body, compressing off the main thread, sending, reading the answer), so a
 //   flush of any size never holds the event loop for long.
@@ -19,7 +22,7 @@
 
 import { AgentLogError } from "./errors.js";
 import { ItemQueue, type Batch, type ItemKind } from "./item-queue.js";
-import type { Platform } from "./platform.js";
+import type { Platform, PlatformFetch } from "./platform.js";
 import type { AgentLogStats, FetchLike } from "./types.js";
 
 export type { ItemKind } from "./item-queue.js";
@@ -64,6 +67,12 @@ const KEEPALIVE_MAX_BYTES = 60_000;
 /** Body bytes copied per event-loop turn when a batch is large (a memcpy: ~0.1 ms or less). */
 const BODY_STEP_BYTES = 256 * 1024;
 
+/** Largest body built in the reused buffer; larger ones get a buffer of their own. */
+const BODY_REUSE_MAX_BYTES = 1024 * 1024;
+
+/** The body of a request as the platform's fetch and the global fetch take it. */
+type BodyBytes = string | ArrayBuffer | Uint8Array;
+
 export class Transport {
   private readonly queue: ItemQueue;
   private inflight: Batch | undefined;
@@ -79,6 +88,8 @@ export class Transport {
   private stopped = false;
   private overflowReported = false;
   private keepalive = false;
+  /** The reused body buffer (see BODY_REUSE_MAX_BYTES); one request is built at a time. */
+  private bodyBuffer: Uint8Array | undefined;
   private readonly abort = new AbortController();
   private readonly counters = { enqueued: 0, sent: 0, rejected: 0, dropped: 0, failed: 0, retries: 0, requests: 0 };
 
@@ -269,6 +280,7 @@ export class Transport {
           await this.send(batch);
         } finally {
           this.inflight = undefined;
+          batch.release();
         }
         this.settleWaiters(false);
       }
@@ -283,16 +295,21 @@ export class Transport {
 
   /** Sends one batch until it is stored, refused, or given up. Never throws. */
   private async send(batch: Batch): Promise<void> {
-    const plain = await batch.writeBody(BODY_STEP_BYTES, nextTurn);
+    const plain = await batch.writeBody(BODY_STEP_BYTES, nextTurn, (size) => this.bodyBytes(size));
     const headers: Record<string, string> = { "Content-Type": "application/json" };
     if (this.cfg.apiKey) headers["Authorization"] = `Bearer ${this.cfg.apiKey}`;
     if (this.cfg.platform.userAgent) headers["User-Agent"] = this.cfg.platform.userAgent;
-    let body: string | ArrayBuffer | undefined;
+    // A fetch of the caller's own gets a body it may keep: text, or an ArrayBuffer of its own.
+    // The platform's fetch and the global one are done with the body once they answer (the
+    // standard fetch copies it at once), so they get the bytes as they are.
+    const own = this.cfg.fetch !== undefined;
+    let body: BodyBytes | undefined;
     const gzip = this.cfg.platform.gzip;
     if (gzip && plain.byteLength >= this.cfg.gzipThresholdBytes) {
       try {
         // Compressed off the main thread (Node: the libuv pool; browsers: CompressionStream).
-        body = ownBuffer(await gzip(plain));
+        const packed = await gzip(plain);
+        body = own ? ownBuffer(packed) : packed;
         headers["Content-Encoding"] = "gzip";
       } catch {
         // compression is an optimisation: send it plain
@@ -300,7 +317,7 @@ export class Transport {
       await nextTurn(); // finishing the compression and sending: two turns, not one
     }
     // A fetch of the caller's own has always been given plain bodies as text.
-    body ??= this.cfg.fetch !== undefined && textDecoder !== undefined ? textDecoder.decode(plain) : ownBuffer(plain);
+    body ??= !own ? plain : textDecoder !== undefined ? textDecoder.decode(plain) : ownBuffer(plain);
 
     for (let attempt = 0; ; attempt++) {
       const outcome = await this.post(body, headers);
@@ -339,9 +356,21 @@ export class Transport {
     }
   }
 
-  private async post(body: string | ArrayBuffer, headers: Record<string, string>): Promise<Outcome> {
+  /** A buffer of `size` bytes for a request body: a view of the reused one when it is small enough. */
+  private bodyBytes(size: number): Uint8Array {
+    if (size > BODY_REUSE_MAX_BYTES) return this.cfg.platform.allocBytes(size);
+    if (this.bodyBuffer === undefined || this.bodyBuffer.length < size) {
+      let capacity = 64 * 1024;
+      while (capacity < size) capacity *= 2;
+      this.bodyBuffer = this.cfg.platform.allocBytes(Math.min(capacity, BODY_REUSE_MAX_BYTES));
+    }
+    return this.bodyBuffer.subarray(0, size);
+  }
+
+  private async post(body: BodyBytes, headers: Record<string, string>): Promise<Outcome> {
     if (this.stopped) return { kind: "stopped" };
-    const fetchFn = this.cfg.fetch ?? this.cfg.platform.fetch ?? (globalThis as { fetch?: FetchLike }).fetch;
+    // (A fetch of the caller's own only ever gets text or an ArrayBuffer: see send.)
+    const fetchFn = (this.cfg.fetch ?? this.cfg.platform.fetch ?? (globalThis as { fetch?: FetchLike }).fetch) as PlatformFetch | undefined;
     if (typeof fetchFn !== "function") return { kind: "fatal", status: 0, text: "no fetch() in this runtime" };
     const ac = new AbortController();
     const onStop = () => ac.abort();

@@ -18,9 +18,10 @@ interface Body {
 }
 
 const noPause = () => Promise.resolve();
+const fresh = (size: number) => new Uint8Array(size);
 
 async function bodyOf(batch: Batch, step = 1 << 30): Promise<Body> {
-  const bytes = await batch.writeBody(step, noPause);
+  const bytes = await batch.writeBody(step, noPause, fresh);
   return JSON.parse(Buffer.from(bytes).toString("utf8")) as Body;
 }
 
@@ -137,12 +138,16 @@ describe("ItemQueue", () => {
     const q = new ItemQueue(nodeBytes);
     for (let i = 0; i < 300; i++) q.push(i % 10 === 0 ? "session" : "event", JSON.stringify({ id: `w${i}`, pad: "w".repeat(3000) }));
     const batch = q.take(1000, 1e9)!;
-    const once = await batch.writeBody(1 << 30, noPause);
+    const once = await batch.writeBody(1 << 30, noPause, fresh);
     let pauses = 0;
-    const stepped = await batch.writeBody(64 * 1024, () => {
-      pauses++;
-      return Promise.resolve();
-    });
+    const stepped = await batch.writeBody(
+      64 * 1024,
+      () => {
+        pauses++;
+        return Promise.resolve();
+      },
+      fresh,
+    );
     expect(pauses).toBeGreaterThan(5);
     expect(Buffer.from(stepped).equals(Buffer.from(once))).toBe(true);
   });
@@ -150,9 +155,65 @@ describe("ItemQueue", () => {
   it("writes empty arrays when a batch has only events or only sessions", async () => {
     const q = new ItemQueue(nodeBytes);
     q.push("session", '{"id":"only"}');
-    expect(Buffer.from(await q.take(10, 1e9)!.writeBody(1 << 30, noPause)).toString()).toBe('{"events":[],"sessions":[{"id":"only"}]}');
+    expect(Buffer.from(await q.take(10, 1e9)!.writeBody(1 << 30, noPause, fresh)).toString()).toBe('{"events":[],"sessions":[{"id":"only"}]}');
     q.push("event", '{"id":"e"}');
-    expect(Buffer.from(await q.take(10, 1e9)!.writeBody(1 << 30, noPause)).toString()).toBe('{"events":[{"id":"e"}],"sessions":[]}');
+    expect(Buffer.from(await q.take(10, 1e9)!.writeBody(1 << 30, noPause, fresh)).toString()).toBe('{"events":[{"id":"e"}],"sessions":[]}');
+  });
+});
+
+describe("ItemQueue page reuse", () => {
+  // ~1 KiB items: a 64 KiB page holds about 60.
+  const text = (i: number) => JSON.stringify({ id: `r${i}`, pad: String(i % 10).repeat(1000) });
+  const idsOf = async (batch: Batch) => (await bodyOf(batch)).events.map((e) => e.id);
+  const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => `r${from + i}`);
+
+  it("reuses a sent page only once no batch reads it, and the unreleased batch stays intact", async () => {
+    let allocated = 0;
+    const q = new ItemQueue({ ...nodeBytes, alloc: (size) => (allocated++, Buffer.allocUnsafeSlow(size)) });
+    for (let i = 0; i < 300; i++) q.push("event", text(i));
+    const pagesAtFirst = allocated;
+    const held = q.take(200, 1e9)!; // not released: its pages must not be written over
+    for (let i = 300; i < 600; i++) q.push("event", text(i));
+    expect(q.sparePages).toBe(0);
+    expect(allocated).toBeGreaterThan(pagesAtFirst);
+    expect(await idsOf(held)).toEqual(range(0, 200));
+    held.release();
+    const pooled = q.sparePages;
+    expect(pooled).toBeGreaterThan(1);
+    const before = allocated;
+    for (let i = 600; i < 700; i++) q.push("event", text(i));
+    expect(allocated).toBe(before); // new items went to pooled pages
+    expect(q.sparePages).toBeLessThan(pooled);
+    const rest = q.take(1000, 1e9)!;
+    expect(await idsOf(rest)).toEqual(range(200, 700));
+    rest.release();
+  });
+
+  it("pools a page two batches read only after both are released, and halves release nothing", async () => {
+    let allocated = 0;
+    const q = new ItemQueue({ ...nodeBytes, alloc: (size) => (allocated++, Buffer.allocUnsafeSlow(size)) });
+    let n = 0;
+    while (allocated < 2) q.push("event", text(n++)); // the first page is full; item n-1 began the second
+    const perPage = n - 1;
+    const a = q.take(10, 1e9)!;
+    const b = q.take(perPage - 10, 1e9)!; // the rest of the first page: it retires
+    for (const half of b.halves()) half.release();
+    a.release();
+    expect(q.sparePages).toBe(0);
+    expect(await idsOf(b)).toEqual(range(10, perPage));
+    b.release();
+    expect(q.sparePages).toBe(1);
+    const rest = q.take(1000, 1e9)!;
+    expect(await idsOf(rest)).toEqual(range(perPage, n));
+  });
+
+  it("keeps at most 16 pages, and none larger than a page", () => {
+    const q = new ItemQueue(nodeBytes);
+    for (let i = 0; i < 40 * 60; i++) q.push("event", text(i));
+    q.push("event", JSON.stringify({ id: "huge", pad: "h".repeat(100_000) }));
+    q.push("event", text(0));
+    q.take(1e9, 1e12)!.release();
+    expect(q.sparePages).toBe(16);
   });
 });
 
