@@ -9,9 +9,10 @@
 //   and of one log event, measured in rounds of ROUND calls while the sender runs in the same
 //   process; median / p90 / min of the per-call cost over the rounds.
 // - flush_event_loop: how long the event loop was blocked while a flush delivered 50k events:
-//   main-thread CPU between 1 ms ticks (Linux schedstat) and perf_hooks event-loop delay. The
-//   CPU between ticks is an upper bound: when the OS runs the thread late, the work of several
-//   loop turns lands between two ticks. scripts/loop-turns.py measures each turn (Linux perf).
+//   main-thread CPU between 1 ms ticks (Linux schedstat) and perf_hooks event-loop delay, and
+//   for each tick over 1 ms the GCs (perf_hooks "gc" entries) that ran in it. The CPU between
+//   ticks is an upper bound: when the OS runs the thread late, the work of several loop turns
+//   lands between two ticks. scripts/loop-turns.py measures each turn (Linux perf).
 // - end_to_end: spans recorded as fast as the queue accepts them without drops, until
 //   `flush()` returns, and the count the server reports for the session.
 
@@ -166,11 +167,9 @@ async function flushBlocking() {
   const client = new AgentLog({ url, apiKey: key, onError, maxQueueSize: 100_000, flushIntervalMs: 60_000 });
   const session = client.session({ name: "bench flush" });
   await client.flush(); // (Node loads its fetch on first use, ~50 ms once per process: not measured here)
-  session.run(() => {
-    for (let i = 0; i < 50_000; i++) client.span("tool", "search", () => ({ hits: 3, first: "LIS" }), { input });
-  });
   // Wall-clock gaps between 1 ms timer ticks include time the OS gave to other processes (the
-  // server shares the machine); the main thread's own CPU time between ticks does not.
+  // server shares the machine); the main thread's own CPU time between ticks does not. The
+  // probes start before the spans are recorded, so that their own start-up is not counted.
   const h = monitorEventLoopDelay({ resolution: 1 });
   const ticks = []; // [wall ms at the previous tick, wall ms now, main-thread CPU ms in between]
   let lastCpu = threadCpuMs();
@@ -186,6 +185,12 @@ async function flushBlocking() {
   const gcs = [];
   const gcObserver = new PerformanceObserver((list) => gcs.push(...list.getEntries()));
   gcObserver.observe({ entryTypes: ["gc"] });
+  await sleep(5);
+  // The application's part: 50k spans in one synchronous stretch (the sender starts after it).
+  session.run(() => {
+    for (let i = 0; i < 50_000; i++) client.span("tool", "search", () => ({ hits: 3, first: "LIS" }), { input });
+  });
+  // From here on, every tick is the flush's (the first tick that began before is the recording's).
   h.enable();
   const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
   const window = [monotonicUs()];
@@ -199,11 +204,14 @@ async function flushBlocking() {
   gcObserver.disconnect();
   const stats = client.stats();
   await client.shutdown();
-  const cpuPerTick = ticks.map((t) => t[2]).sort((a, b) => a - b);
-  const overBudget = ticks.filter((t) => t[2] > 1);
-  const withGc = overBudget.filter(([from, to]) => gcs.some((g) => g.startTime < to && g.startTime + g.duration > from));
-  const gcInFlush = gcs.filter((g) => g.startTime >= t0 && g.startTime <= t0 + ms);
+  const flushTicks = ticks.filter(([from]) => from >= t0);
+  const cpuPerTick = flushTicks.map((t) => t[2]).sort((a, b) => a - b);
+  const gcIn = (from, to) => gcs.filter((g) => g.startTime < to && g.startTime + g.duration > from);
+  const overBudget = flushTicks.filter((t) => t[2] > 1);
+  const withGc = overBudget.filter(([from, to]) => gcIn(from, to).length > 0);
+  const gcInFlush = gcs.filter((g) => g.startTime + g.duration >= t0 && g.startTime <= t0 + ms);
   const r2 = (x) => (x === undefined ? null : Math.round(x * 100) / 100);
+  const kindOf = (g) => GC_KINDS[g.detail?.kind] ?? g.detail?.kind;
   return {
     events: 50_000,
     flush_ms: Math.round(ms),
@@ -215,20 +223,27 @@ async function flushBlocking() {
       ticks: cpuPerTick.length,
       over_1ms: overBudget.length,
       over_1ms_during_gc: withGc.length,
+      // Each tick over budget: when, its CPU, and the GCs that ran in it.
+      over_1ms_each: overBudget.map(([from, to, cpu]) => ({
+        at_ms: r2(from - t0),
+        cpu_ms: r2(cpu),
+        gc: gcIn(from, to).map(kindOf),
+      })),
     },
     gc_pauses: {
       count: gcInFlush.length,
       max_wall_ms: r2(Math.max(0, ...gcInFlush.map((g) => g.duration))),
-      each: gcInFlush.map((g) => ({ at_ms: r2(g.startTime - t0), wall_ms: r2(g.duration), kind: GC_KINDS[g.detail?.kind] ?? g.detail?.kind })),
+      each: gcInFlush.map((g) => ({ at_ms: r2(g.startTime - t0), wall_ms: r2(g.duration), kind: kindOf(g) })),
     },
     event_loop_delay_ms: { max: r2(h.max / 1e6), p99: r2(h.percentile(99) / 1e6) },
     probe_check_ms: probeCheck(),
     monotonic_window_us: window, // for scripts/loop-turns.py
     budget_ms: 1,
     note:
-      "sampled every 1 ms while flush() delivered 50k queued spans; main-thread CPU between ticks (SDK, Node and GC) " +
-      "bounds event-loop blocking from above (when the OS runs the thread late, several loop turns fall between two ticks; " +
-      "scripts/loop-turns.py measures turns); delay also counts time the OS ran other processes",
+      "sampled every 1 ms while flush() delivered 50k spans recorded just before (the ticks of the recording itself are not " +
+      "counted); main-thread CPU between ticks (SDK, Node and GC) bounds event-loop blocking from above (when the OS runs " +
+      "the thread late, several loop turns fall between two ticks; scripts/loop-turns.py measures turns); delay also counts " +
+      "time the OS ran other processes",
   };
 }
 
