@@ -2,7 +2,7 @@
 // default client options (batching on, gzip on). Prints one JSON document; never fails on a
 // number (budgets are reported, not asserted).
 //
-//   node bench.mjs [--events N] [--only hot_path,flush,end_to_end] [--out FILE]
+//   node bench.mjs [--events N] [--only hot_path,flush,steady,end_to_end] [--out FILE]
 //                                                   (needs `npm run build` first)
 //
 // - hot_path: cost of recording one span with a small input and output (sync and async fn)
@@ -13,6 +13,8 @@
 //   for each tick over 1 ms the GCs (perf_hooks "gc" entries) that ran in it. The CPU between
 //   ticks is an upper bound: when the OS runs the thread late, the work of several loop turns
 //   lands between two ticks. scripts/loop-turns.py measures each turn (Linux perf).
+// - steady_flow_event_loop: 20 spans recorded every 1 ms for 5 s with default options, while the
+//   sender delivers them: main-thread CPU between ticks minus the bench's own recording, and GCs.
 // - end_to_end: spans recorded as fast as the queue accepts them without drops, until
 //   `flush()` returns, and the count the server reports for the session.
 
@@ -31,7 +33,7 @@ const arg = (name, fallback) => {
 };
 const E2E_EVENTS = Number(arg("--events", 200_000));
 const OUT = arg("--out", undefined);
-const ONLY = new Set(arg("--only", "hot_path,flush,end_to_end").split(","));
+const ONLY = new Set(arg("--only", "hot_path,flush,steady,end_to_end").split(","));
 const ROUND = 500;
 const ROUNDS = 400;
 
@@ -247,7 +249,79 @@ async function flushBlocking() {
   };
 }
 
+/**
+ * A steady flow: `perMs` spans recorded on every 1 ms tick for `seconds`, with default options,
+ * while the sender delivers them. Each tick's main-thread CPU minus the recording the bench did
+ * in it (timed around its loop) is what the SDK's sending, Node and the GC took.
+ */
+async function steadyFlow(perMs, seconds) {
+  const client = new AgentLog({ url, apiKey: key, onError });
+  const session = client.session({ name: "bench steady" });
+  await client.flush();
+  const gcs = [];
+  const gcObserver = new PerformanceObserver((list) => gcs.push(...list.getEntries()));
+  gcObserver.observe({ entryTypes: ["gc"] });
+  const ticks = []; // [wall ms at the previous tick, wall ms now, CPU ms in between minus the recording]
+  let lastCpu = threadCpuMs();
+  let lastWall = performance.now();
+  let recordedMs = 0;
+  let recorded = 0;
+  const t0 = performance.now();
+  const end = t0 + seconds * 1000;
+  await new Promise((done) => {
+    const probe = setInterval(() => {
+      const now = threadCpuMs();
+      const wall = performance.now();
+      if (now !== undefined && lastCpu !== undefined) ticks.push([lastWall, wall, now - lastCpu - recordedMs]);
+      if (wall >= end) {
+        clearInterval(probe);
+        done();
+        return;
+      }
+      const r0 = performance.now();
+      session.run(() => {
+        for (let i = 0; i < perMs; i++) client.span("tool", "search", () => ({ hits: 3, first: "LIS" }), { input });
+      });
+      recorded += perMs;
+      recordedMs = performance.now() - r0;
+      lastCpu = threadCpuMs();
+      lastWall = performance.now();
+    }, 1);
+  });
+  await client.flush();
+  const ms = performance.now() - t0;
+  await yieldNow();
+  gcObserver.disconnect();
+  const stats = client.stats();
+  await client.shutdown();
+  const cpu = ticks.map((t) => t[2]).sort((a, b) => a - b);
+  const over = ticks.filter((t) => t[2] > 1);
+  const gcIn = (from, to) => gcs.filter((g) => g.startTime < to && g.startTime + g.duration > from);
+  const r2 = (x) => (x === undefined ? null : Math.round(x * 100) / 100);
+  const count = (kind) => gcs.filter((g) => (GC_KINDS[g.detail?.kind] ?? g.detail?.kind) === kind).length;
+  return {
+    spans_per_ms: perMs,
+    seconds,
+    recorded,
+    sent: stats.sent,
+    requests: stats.requests,
+    dropped: stats.dropped,
+    spans_per_s_delivered: Math.round(stats.sent / (ms / 1000)),
+    main_thread_cpu_between_ticks_minus_recording_ms: {
+      max: r2(cpu.at(-1)),
+      p99: r2(cpu[Math.floor(cpu.length * 0.99)]),
+      median: r2(cpu[cpu.length >> 1]),
+      ticks: cpu.length,
+      over_1ms: over.length,
+      over_1ms_during_gc: over.filter(([from, to]) => gcIn(from, to).length > 0).length,
+    },
+    gc: { minor: count("minor"), major: count("major"), max_wall_ms: r2(Math.max(0, ...gcs.map((g) => g.duration))) },
+    budget_ms: 1,
+  };
+}
+
 const flush = ONLY.has("flush") ? await flushBlocking() : undefined;
+const steady = ONLY.has("steady") ? await steadyFlow(20, 5) : undefined;
 
 // ------------------------------------------------------------------ end to end
 
@@ -296,6 +370,7 @@ const result = {
   server: url.replace(/:\d+$/, ":<port>"),
   hot_path_us: hot,
   flush_event_loop: flush,
+  steady_flow_event_loop: steady,
   end_to_end: e2e,
   errors: errors.slice(0, 10),
 };

@@ -341,8 +341,8 @@ export class AgentLogBase {
       if (idJson !== undefined) {
         id = JSON.parse(idJson) as string;
       } else {
-        id = this.ids.next();
-        idJson = `"${id}"`;
+        idJson = this.ids.nextJson();
+        id = idJson.slice(1, -1);
       }
       const startedAt = this.enc.time(f.startedAt, "started_at") ?? this.clock.now();
       const draft: EventDraft = {
@@ -385,7 +385,7 @@ export class AgentLogBase {
 
   /** @internal */
   newId(): string {
-    return `"${this.ids.next()}"`;
+    return this.ids.nextJson();
   }
 
   /** @internal A problem that must not reach the caller. */

@@ -15,6 +15,16 @@ describe("UuidV7Generator", () => {
     expect(parseInt(id.replace(/-/g, "").slice(0, 12), 16)).toBe(ms);
   });
 
+  it("writes ids as JSON string literals too, from the same sequence", () => {
+    let n = 0;
+    const g = new UuidV7Generator((b) => b.fill(n++), () => Date.UTC(2026, 0, 1));
+    const json = g.nextJson();
+    expect(json).toBe('"019b76da-a800-7000-8000-000000000000"');
+    expect(JSON.parse(json)).toMatch(UUID7);
+    for (let i = 0; i < 300; i++) expect(JSON.parse(g.nextJson())).toMatch(UUID7);
+    expect(g.next()).toBe("019b76da-a800-7101-8101-010101010101");
+  });
+
   it("does not repeat across many ids (pool refills included)", () => {
     const g = new UuidV7Generator((b) => randomFillSync(b));
     const seen = new Set<string>();
