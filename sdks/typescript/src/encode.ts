@@ -327,15 +327,26 @@ export function timeText(ms: number): string {
   const us = Math.round(ms * 1000);
   if (us / 1000 !== ms) return String(ms); // not rounded to the microsecond
   const frac = us % 1000;
-  let n = (us - frac) / 1000;
-  let text = FRACTION[frac]!;
-  while (n >= 1000) {
-    const group = n % 1000;
-    text = GROUP[group]! + text;
-    n = (n - group) / 1000;
+  const whole = (us - frac) / 1000;
+  const milli = whole % 1000;
+  const seconds = (whole - milli) / 1000;
+  if (seconds === 0) return LEAD[milli]! + FRACTION[frac]!;
+  // Event times come in order: the seconds' digits are those of the last call, most often.
+  if (seconds !== lastSeconds) {
+    let n = seconds;
+    let text = "";
+    while (n >= 1000) {
+      const group = n % 1000;
+      text = GROUP[group]! + text;
+      n = (n - group) / 1000;
+    }
+    lastSeconds = seconds;
+    lastSecondsText = LEAD[n]! + text;
   }
-  return LEAD[n]! + text;
+  return lastSecondsText + GROUP[milli]! + FRACTION[frac]!;
 }
+let lastSeconds = -1;
+let lastSecondsText = "";
 
 /** String(value) that never throws (symbols, objects with a throwing toString...). */
 export function safeString(value: unknown): string {

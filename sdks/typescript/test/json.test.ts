@@ -205,6 +205,8 @@ describe("Encoder field limits", () => {
       x = (x * 1103515245 + 12345) % 2 ** 31;
       times.push(Math.round((x / 2 ** 31) * 2 ** (i % 44) * 1000) / 1000);
     }
+    // Times in order, as events come: many in one second, then the next one.
+    for (let i = 0; i < 20_000; i++) times.push(Math.round((1764634808123.456 + i * 0.137) * 1000) / 1000);
     for (const t of times) expect(timeText(t)).toBe(String(t));
     const ev = event({ startedAt: 1764634808123.4, endedAt: 1764634808123.45 });
     expect(ev["started_at"]).toBe(1764634808123.4);
