@@ -73,11 +73,13 @@ const nodeFetch: PlatformFetch = (url, init) =>
         ...(signal ? { signal } : {}),
       },
       (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
+        // Decoded as it arrives: no Buffer.concat, whose copy would be one more ArrayBuffer per
+        // request for V8 to count towards its next major GC.
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (c: string) => (text += c));
         res.on("error", reject);
         res.on("end", () => {
-          const text = Buffer.concat(chunks).toString("utf8");
           resolve({ status: res.statusCode ?? 0, headers: headerGetter(res.headers), text: () => Promise.resolve(text) });
         });
       },
