@@ -57,6 +57,9 @@ struct Event {
   std::optional<Usage> usage;
   std::optional<double> cost_usd;
   std::string attributes_json = "{}";
+  // How many bytes at the end of attributes_json many events share (an OTLP span's
+  // scope and resource); a store may keep one copy of them. 0: none.
+  size_t attributes_shared_suffix = 0;
   std::string tags_json = "[]";
   // False when the server generated the id: no earlier version can exist, so the
   // store may skip the replacement lookup.

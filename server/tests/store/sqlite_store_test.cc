@@ -1,9 +1,20 @@
-// Runs the storage conformance suite against the embedded SQLite backend.
+// Runs the storage conformance suite against the embedded SQLite backend, plus what only
+// this backend does.
 #include "store/sqlite/sqlite_store.h"
 
 #include <gtest/gtest.h>
 
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
 #include "store/store_conformance.h"
+#include "testing/builders.h"
+#include "testing/eventually.h"
+#include "testing/sqlite_store.h"
+#include "testing/temp_dir.h"
 
 namespace agentlog::store::conformance {
 namespace {
@@ -24,5 +35,118 @@ std::unique_ptr<Store> make_sqlite(const std::string& tmpdir) {
 INSTANTIATE_TEST_SUITE_P(Sqlite, StoreConformanceTest,
                          ::testing::Values(StoreBackend{"sqlite", make_sqlite}), StoreBackendName);
 
+// The SQLite backend keeps one copy of a shared attributes suffix per project
+// (0004_attribute_suffixes.sql): rows hold only their own part.
+TEST(SqliteStoreTest, KeepsOneCopyOfASharedAttributesSuffix) {
+  test::TempDir dir;
+  auto store = test::open_sqlite_store(dir.path());
+  ASSERT_NE(store, nullptr);
+  auto projects = store->list_projects();
+  ASSERT_TRUE(projects.is_ok() && !projects->empty());
+  const int64_t project = projects->front().id;
+  const std::string shared =
+      R"("otel.scope":{"name":"opentelemetry.instrumentation.openai_v2","version":"2.1b0"},)"
+      R"("otel.resource":{"service.name":"support-agent","deployment.environment":"production"}})";
+  std::vector<model::WriteBatch> batches(2);
+  for (int i = 0; i < 6; ++i) {
+    model::Event e = test::make_event("e" + std::to_string(i), "s", 1'767'225'600'000'000 + i);
+    e.attributes_json = R"({"i":)" + std::to_string(i) + "," + shared;
+    e.attributes_shared_suffix = shared.size();
+    batches[i / 3].project_id = project;
+    batches[i / 3].events.push_back(e);
+  }
+  for (const auto& b : batches) {  // two commits: the second finds the stored copy
+    const model::WriteBatch* one[] = {&b};
+    std::vector<int64_t> seqs;
+    ASSERT_TRUE(store->write(one, &seqs).is_ok());
+  }
+  store.reset();
+
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2((dir.path() + "/agentlog.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  auto scalar = [&](const char* sql) {
+    sqlite3_stmt* st = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db, sql, -1, &st, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    EXPECT_EQ(sqlite3_step(st), SQLITE_ROW) << sql;
+    std::string v(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)));
+    sqlite3_finalize(st);
+    return v;
+  };
+  EXPECT_EQ(scalar("SELECT count(*) FROM attribute_suffixes"), "1");
+  EXPECT_EQ(scalar("SELECT text FROM attribute_suffixes"), shared);
+  EXPECT_EQ(scalar("SELECT count(*) FROM events WHERE attributes_suffix = (SELECT id FROM attribute_suffixes)"), "6");
+  EXPECT_EQ(scalar("SELECT attributes FROM events WHERE id = 'e4'"), R"({"i":4,)");
+  sqlite3_close(db);
+}
+
 }  // namespace
 }  // namespace agentlog::store::conformance
+
+namespace agentlog::store {
+namespace {
+
+// Writes `batches` commits of `per_batch` events with ~1 KiB of input each.
+void write_bulk(sqlite::SqliteStore& store, int batches, int per_batch) {
+  auto projects = store.list_projects();
+  ASSERT_TRUE(projects.is_ok() && !projects->empty());
+  const std::string input = "{\"text\":\"" + std::string(1000, 'x') + "\"}";
+  static int next = 0;
+  for (int b = 0; b < batches; ++b) {
+    model::WriteBatch batch;
+    batch.project_id = projects->front().id;
+    for (int i = 0; i < per_batch; ++i, ++next) {
+      model::Event e = test::make_event("bulk-" + std::to_string(next), "s" + std::to_string(next / 100),
+                                        1'767'225'600'000'000 + next);
+      e.input_json = input;
+      if (b == batches - 1 && i == per_batch - 1) e.name = "needle";  // the last one, for the search index
+      batch.events.push_back(std::move(e));
+    }
+    const model::WriteBatch* one[] = {&batch};
+    std::vector<int64_t> seqs;
+    ASSERT_TRUE(store.write(one, &seqs).is_ok());
+  }
+}
+
+uintmax_t file_size(const std::string& path) {
+  std::error_code ec;
+  const auto n = std::filesystem::file_size(path, ec);
+  return ec ? 0 : n;
+}
+
+// The checkpoint thread copies committed pages into the database file long before the
+// writer would checkpoint inline (Checkpointer::kInlineFrames, 64 MiB of WAL).
+TEST(SqliteStoreTest, CheckpointsInTheBackground) {
+  test::TempDir dir;
+  auto store = test::open_sqlite_store(dir.path());
+  ASSERT_NE(store, nullptr);
+  const std::string db = dir.path() + "/agentlog.db";
+  const uintmax_t before = file_size(db);
+  write_bulk(*store, 20, 1000);  // ~22 MB of WAL: past kBackgroundFrames, short of kInlineFrames
+  EXPECT_TRUE(test::eventually([&] { return file_size(db) > before + 16 * 1024 * 1024; }))
+      << "database file stayed at " << file_size(db) << " bytes (" << before << " before)";
+}
+
+// A checkpoint beside a busy writer never copies every frame, and the WAL restarts only
+// once one has: past Checkpointer::kInlineFrames the writer checkpoints inline, so the WAL
+// restarts as soon as no reader needs its frames (the indexer has caught up).
+TEST(SqliteStoreTest, WalRestartsOnceReadersCatchUp) {
+  test::TempDir dir;
+  auto store = test::open_sqlite_store(dir.path());
+  ASSERT_NE(store, nullptr);
+  write_bulk(*store, 60, 1500);  // ~100 MB of events
+  auto projects = store->list_projects();
+  ASSERT_TRUE(projects.is_ok());
+  model::EventQuery q;
+  q.project_id = projects->front().id;
+  q.q = "needle";
+  ASSERT_TRUE(test::eventually([&] {
+    auto found = store->search_events(q);
+    return found.is_ok() && !found->items.empty();
+  })) << "the indexer did not catch up";
+  write_bulk(*store, 2, 10);
+  const uintmax_t wal = file_size(dir.path() + "/agentlog.db-wal");
+  EXPECT_LE(wal, uintmax_t{64} << 20) << "the WAL did not restart (journal_size_limit truncates it to 64 MiB)";
+}
+
+}  // namespace
+}  // namespace agentlog::store

@@ -436,6 +436,68 @@ TEST_P(StoreConformanceTest, ReadsBackEveryEventField) {
   expect_same_event(want, found->items[0].event);
 }
 
+// An OTLP span's attributes end with its scope and resource, which the mapper marks as
+// shared (attributes_shared_suffix); every read returns the attributes whole, whether the
+// backend keeps the shared part once or in every row.
+TEST_P(StoreConformanceTest, ReadsBackAttributesWithASharedSuffixWhole) {
+  const std::string resource =
+      R"("otel.scope":{"name":"opentelemetry.instrumentation.openai_v2","version":"2.1b0"},)"
+      R"("otel.resource":{"service.name":"support-agent","deployment.environment":"production"}})";
+  const std::string other_resource =
+      R"("otel.scope":{"name":"openinference.instrumentation.langchain","version":"0.1.9"},)"
+      R"("otel.resource":{"service.name":"research-agent","deployment.environment":"staging"}})";
+  auto with_suffix = [](Event e, const std::string& own, const std::string& shared) {
+    e.attributes_json = own + shared;
+    e.attributes_shared_suffix = shared.size();
+    return e;
+  };
+  std::vector<Event> events = {
+      with_suffix(make_event("sh1", "s", kT0), R"({"gen_ai.operation.name":"chat",)", resource),
+      with_suffix(make_event("sh2", "s", kT0 + kMilli), "{", resource),  // no attributes of its own
+      with_suffix(make_event("sh3", "s", kT0 + 2 * kMilli), R"({"retries":2,)", other_resource),
+      with_suffix(make_event("sh4", "s", kT0 + 3 * kMilli), R"({"short":true,)", R"("k":1})"),
+  };
+  ASSERT_TRUE(IsOk(write(events)));
+  // The same suffix again, in a later commit, in another project, and in a resent event.
+  Event again = with_suffix(make_event("sh5", "s", kT0 + 4 * kMilli), R"({"n":5,)", resource);
+  ASSERT_TRUE(IsOk(write({again})));
+  events.push_back(again);
+  Event elsewhere = with_suffix(make_event("sh1", "s", kT0), R"({"p":2,)", resource);
+  ASSERT_TRUE(IsOk(write_to(other_project(), {elsewhere})));
+  Event resent = with_suffix(make_event("sh3", "s", kT0 + 2 * kMilli), R"({"retries":3,)", resource);
+  ASSERT_TRUE(IsOk(write({resent})));
+  events[2] = resent;
+
+  for (const Event& want : events) {
+    auto got = store().get_event(project(), want.id);
+    ASSERT_TRUE(IsOk(got));
+    EXPECT_TRUE(json_equal(got->event.attributes_json, want.attributes_json))
+        << want.id << ": " << got->event.attributes_json;
+  }
+  auto got = store().get_event(other_project(), "sh1");
+  ASSERT_TRUE(IsOk(got));
+  EXPECT_TRUE(json_equal(got->event.attributes_json, elsewhere.attributes_json)) << got->event.attributes_json;
+
+  const auto listed = all_session_events("s", project());
+  ASSERT_EQ(listed.size(), events.size());
+  EventQuery q;
+  q.project_id = project();
+  auto found = store().search_events(q);
+  ASSERT_TRUE(IsOk(found));
+  auto replayed = store().events_after(q, 0);
+  ASSERT_TRUE(IsOk(replayed));
+  const std::vector<StoredEvent>* lists[] = {&listed, &found->items, &*replayed};
+  for (const std::vector<StoredEvent>* list : lists) {
+    ASSERT_EQ(list->size(), events.size());
+    for (const StoredEvent& se : *list) {
+      const auto want = std::find_if(events.begin(), events.end(), [&](const Event& e) { return e.id == se.event.id; });
+      ASSERT_NE(want, events.end()) << se.event.id;
+      EXPECT_TRUE(json_equal(se.event.attributes_json, want->attributes_json))
+          << se.event.id << ": " << se.event.attributes_json;
+    }
+  }
+}
+
 TEST_P(StoreConformanceTest, ReadsBackMinimalEventWithAbsentFields) {
   const Event want = make_event("evt-min", "sess-min", kT0);
   ASSERT_TRUE(IsOk(write({want})));

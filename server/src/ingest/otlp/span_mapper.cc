@@ -1193,7 +1193,9 @@ struct SpanMapper::Impl {
 
   // ---- attributes
 
-  std::string build_attributes(const Span& s, size_t string_cap, bool error_status) {
+  // The span's attributes as a JSON object; *shared_suffix is set to the length of its tail
+  // that every span of the same scope shares (the scope and resource members and the '}').
+  std::string build_attributes(const Span& s, size_t string_cap, bool error_status, size_t* shared_suffix) {
     order.clear();
     for (uint32_t k = 0; k < s.attrs.count; ++k) {
       if (!attr_used[s.attrs.begin + k]) order.push_back(s.attrs.begin + k);
@@ -1265,11 +1267,15 @@ struct SpanMapper::Impl {
       }
       w.end_array();
     }
+    const size_t own_end = out.size();
     if (const std::string& scope = scope_json[s.scope]; !scope.empty())
       w.key("otel.scope").raw(scope);
     const std::string& resource = resource_json[d->scopes[s.scope].resource];
     if (resource.size() > 2) w.key("otel.resource").raw(resource);
     w.end_object();
+    // The shared tail starts after the comma that separates it from the span's own members,
+    // so spans with and without attributes of their own share the same tail.
+    *shared_suffix = out.size() - own_end - (out[own_end] == ',' ? 1 : 0);
     return out;
   }
 
@@ -1394,9 +1400,9 @@ struct SpanMapper::Impl {
     if (auto in = build_input(s, info, e.type)) e.input_json = cap_payload(std::move(*in));
     if (auto out = build_output(s, info, e.type)) e.output_json = cap_payload(std::move(*out));
     e.tags_json = tags(info);
-    e.attributes_json = build_attributes(s, 0, error);
+    e.attributes_json = build_attributes(s, 0, error, &e.attributes_shared_suffix);
     if (e.attributes_json.size() > model::kMaxPayloadBytes) {
-      e.attributes_json = build_attributes(s, kStringCapOnRetry, error);
+      e.attributes_json = build_attributes(s, kStringCapOnRetry, error, &e.attributes_shared_suffix);
       if (e.attributes_json.size() > model::kMaxPayloadBytes) {
         reject = "the span's attributes exceed 1 MiB even with long strings shortened";
         return std::nullopt;

@@ -26,10 +26,17 @@ constexpr std::string_view kSessionColumns =
     "id, name, agent, user_id, tags, metadata, status, started_at, ended_at, last_event_at, event_count, "
     "error_count, llm_count, tool_count, input_tokens, output_tokens, total_tokens, cost_usd";
 
+// What read_event reads, from `events e`. The attributes are the row's own part followed by
+// its shared suffix, if any (0004_attribute_suffixes.sql).
 constexpr std::string_view kEventColumns =
-    "seq, id, session_id, parent_id, trace_id, span_id, type, name, agent, started_at, ended_at, status, input, "
-    "output, has_error, error_type, error_message, error_stack, model, provider, input_tokens, output_tokens, "
-    "total_tokens, cached_tokens, cost_usd, attributes, tags";
+    "e.seq, e.id, e.session_id, e.parent_id, e.trace_id, e.span_id, e.type, e.name, e.agent, e.started_at, "
+    "e.ended_at, e.status, e.input, e.output, e.has_error, e.error_type, e.error_message, e.error_stack, e.model, "
+    "e.provider, e.input_tokens, e.output_tokens, e.total_tokens, e.cached_tokens, e.cost_usd, "
+    "e.attributes || ifnull((SELECT x.text FROM attribute_suffixes x WHERE x.id = e.attributes_suffix), ''), e.tags";
+
+// A shared attributes suffix shorter than this is stored inline: a copy elsewhere would not
+// pay for its lookup.
+constexpr size_t kMinSharedSuffix = 64;
 
 // Sessions sort on these expressions; the time ones match indexes in 0001_init.sql
 // exactly. A session without a start or an event yet sorts as the earliest (a key below
@@ -239,10 +246,24 @@ struct SessionKey {
 // ---- connections -------------------------------------------------------------------------
 
 struct SqliteStore::Writer {
+  explicit Writer(Connection c) : conn(std::move(c)) {}
   Connection conn;
   Stmt insert_event, find_event, delete_event, upsert_rollup, recompute_bounds, upsert_patch, insert_patch,
-      session_exists, set_next_seq;
+      session_exists, set_next_seq, find_suffix, insert_suffix;
   int64_t next_seq = 1;
+  // attribute_suffixes ids by project and text; bounded, and cleared when a transaction fails
+  // (its new rows are gone). Looked up by string_view: a hit allocates nothing.
+  struct TextHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  using SuffixIds = std::unordered_map<std::string, int64_t, TextHash, std::equal_to<>>;
+  std::unordered_map<int64_t, SuffixIds> suffix_ids;
+  size_t suffix_count = 0;
+  void forget_suffixes() {
+    suffix_ids.clear();
+    suffix_count = 0;
+  }
 };
 
 struct SqliteStore::Reader {
@@ -300,6 +321,10 @@ SqliteStore::SqliteStore(SqliteOptions options)
 
 SqliteStore::~SqliteStore() {
   if (indexer_) indexer_->stop();
+  if (checkpointer_) {
+    checkpointer_->detach(writer_->conn.get());
+    checkpointer_->stop();
+  }
 }
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const SqliteOptions& options) {
@@ -317,14 +342,13 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const SqliteOptions& opti
   std::unique_ptr<SqliteStore> store(new SqliteStore(options));
   auto conn = Connection::open(store->db_path_, false);
   if (!conn.is_ok()) return conn.status();
-  store->writer_ = std::make_unique<Writer>(Writer{std::move(*conn), {}, {}, {}, {}, {}, {}, {}, {}, {}, 1});
+  store->writer_ = std::make_unique<Writer>(std::move(*conn));
   Connection& c = store->writer_->conn;
   // 16 KiB pages (set before the database switches to WAL; existing databases keep
   // theirs) and a 64 MiB cache: measured with bench/sqlite_ceiling.c, they take the
   // raw insert rate of event rows from ~68k to ~119k rows/s on 2 cores.
-  // The writer checkpoints after commits (every 4000 pages, 64 MiB of WAL). A separate
-  // checkpoint thread cannot keep up with a busy writer and lets the WAL grow without
-  // bound, which costs more (file growth is page zeroing) than checkpointing inline.
+  // The writer checkpoints after commits every 4000 pages (64 MiB of WAL); a server
+  // (options.background) moves most of that work to a Checkpointer thread.
   auto s = c.exec(fmt::format(
       "PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous={}; PRAGMA cache_size=-65536;"
       "PRAGMA temp_store=MEMORY; PRAGMA foreign_keys=ON; PRAGMA wal_autocheckpoint=4000;"
@@ -378,12 +402,19 @@ Status SqliteStore::migrate() {
     return Status::ok();
   };
   Status s;
-  if (!(s = prep(w.insert_event, fmt::format("INSERT INTO events (seq, project_id, {}) VALUES (?1, ?2, "
-                                             "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
-                                             "?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)",
-                                             kEventColumns.substr(5))))
+  if (!(s = prep(w.insert_event,
+                 "INSERT INTO events (seq, project_id, id, session_id, parent_id, trace_id, span_id, type, name, agent, "
+                 "started_at, ended_at, status, input, output, has_error, error_type, error_message, error_stack, model, "
+                 "provider, input_tokens, output_tokens, total_tokens, cached_tokens, cost_usd, attributes, tags, "
+                 "attributes_suffix) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
+                 "?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)"))
            .is_ok() ||
-      !(s = prep(w.find_event, fmt::format("SELECT {} FROM events WHERE project_id = ? AND id = ?", kEventColumns)))
+      !(s = prep(w.find_event, fmt::format("SELECT {} FROM events e WHERE project_id = ? AND id = ?", kEventColumns)))
+           .is_ok() ||
+      !(s = prep(w.find_suffix,
+                 "SELECT id FROM attribute_suffixes WHERE project_id = ?1 AND hash = ?2 AND text = ?3 LIMIT 1"))
+           .is_ok() ||
+      !(s = prep(w.insert_suffix, "INSERT INTO attribute_suffixes (project_id, hash, text) VALUES (?1, ?2, ?3)"))
            .is_ok() ||
       !(s = prep(w.delete_event, "DELETE FROM events WHERE seq = ?")).is_ok() ||
       !(s = prep(w.upsert_rollup,
@@ -469,6 +500,10 @@ Status SqliteStore::migrate() {
     indexer_ = std::make_unique<SearchIndexer>(db_path_, search_path_);
     indexer_->start();
   }
+  if (options_.background && !checkpointer_) {
+    checkpointer_ = std::make_unique<Checkpointer>(db_path_);
+    if (auto cs = checkpointer_->start(writer_->conn.get()); !cs.is_ok()) return cs;
+  }
   return Status::ok();
 }
 
@@ -519,8 +554,37 @@ Status SqliteStore::write_locked(std::span<const WriteBatch* const> batches) {
   auto fail = [&](std::string_view what) {
     Status s = c.error(what);
     w.next_seq = first_seq;
-    for (Stmt* st : {&w.insert_event, &w.find_event, &w.delete_event, &w.upsert_rollup, &w.recompute_bounds}) st->reset();
+    w.forget_suffixes();
+    for (Stmt* st : {&w.insert_event, &w.find_event, &w.delete_event, &w.upsert_rollup, &w.recompute_bounds,
+                     &w.find_suffix, &w.insert_suffix}) {
+      st->reset();
+    }
     return s;
+  };
+  // The id of the one stored copy of a shared attributes suffix, stored now if it is new.
+  auto suffix_id = [&](int64_t project_id, std::string_view text) -> std::optional<int64_t> {
+    Writer::SuffixIds& known = w.suffix_ids[project_id];
+    if (auto it = known.find(text); it != known.end()) return it->second;
+    // std::hash may differ between builds; a different hash only costs a second copy.
+    const auto hash = static_cast<int64_t>(Writer::TextHash{}(text));
+    int64_t id;
+    w.find_suffix.bind(1, project_id).bind(2, hash).bind(3, text);
+    const int rc = w.find_suffix.step();
+    if (rc == SQLITE_ROW) {
+      id = w.find_suffix.int64(0);
+    } else if (rc != SQLITE_DONE) {
+      return std::nullopt;
+    } else {
+      w.insert_suffix.bind(1, project_id).bind(2, hash).bind(3, text);
+      if (w.insert_suffix.step() != SQLITE_DONE) return std::nullopt;
+      w.insert_suffix.reset();
+      id = sqlite3_last_insert_rowid(c.get());
+    }
+    w.find_suffix.reset();
+    if (w.suffix_count >= 4096) w.forget_suffixes();  // bounded: a few distinct resources are typical
+    w.suffix_ids[project_id].emplace(text, id);
+    ++w.suffix_count;
+    return id;
   };
 
   for (const WriteBatch* b : batches) {
@@ -544,7 +608,16 @@ Status SqliteStore::write_locked(std::span<const WriteBatch* const> batches) {
         ins.bind(22, e.usage->input_tokens).bind(23, e.usage->output_tokens);
         ins.bind(24, e.usage->total_tokens).bind(25, e.usage->cached_tokens);
       }
-      ins.bind(26, e.cost_usd).bind(27, e.attributes_json).bind(28, e.tags_json);
+      ins.bind(26, e.cost_usd).bind(28, e.tags_json);
+      std::string_view attributes = e.attributes_json;
+      if (e.attributes_shared_suffix >= kMinSharedSuffix && e.attributes_shared_suffix <= attributes.size()) {
+        const size_t own = attributes.size() - e.attributes_shared_suffix;
+        const auto id = suffix_id(b->project_id, attributes.substr(own));
+        if (!id) return fail("store shared attributes");
+        ins.bind(29, *id);
+        attributes = attributes.substr(0, own);
+      }
+      ins.bind(27, attributes);
       int rc = ins.step();
       if (rc == SQLITE_CONSTRAINT_UNIQUE && e.client_id) {
         // A re-sent event replaces the stored one: take its contribution out of the rollups.
@@ -594,6 +667,7 @@ Status SqliteStore::write_locked(std::span<const WriteBatch* const> batches) {
   w.next_seq = seq;
   if (auto s = tx.commit(); !s.is_ok()) {
     w.next_seq = first_seq;
+    w.forget_suffixes();
     return s;
   }
   return Status::ok();
@@ -767,7 +841,7 @@ Result<Page<StoredEvent, EventCursor>> SqliteStore::session_events(int64_t proje
                                                                    int limit, std::optional<EventCursor> after) {
   auto r = reader();
   if (!r) return Status::unavailable("database not migrated");
-  std::string sql = fmt::format("SELECT {} FROM events WHERE project_id = ?1 AND session_id = ?2", kEventColumns);
+  std::string sql = fmt::format("SELECT {} FROM events e WHERE project_id = ?1 AND session_id = ?2", kEventColumns);
   if (after) sql += " AND (started_at > ?3 OR (started_at = ?3 AND seq > ?4))";
   sql += " ORDER BY started_at, seq LIMIT ?5";
   auto st = r->stmt(sql);
@@ -792,7 +866,7 @@ Result<Page<StoredEvent, EventCursor>> SqliteStore::session_events(int64_t proje
 Result<StoredEvent> SqliteStore::get_event(int64_t project_id, const std::string& id) {
   auto r = reader();
   if (!r) return Status::unavailable("database not migrated");
-  auto st = r->stmt(fmt::format("SELECT {} FROM events WHERE project_id = ? AND id = ?", kEventColumns));
+  auto st = r->stmt(fmt::format("SELECT {} FROM events e WHERE project_id = ? AND id = ?", kEventColumns));
   if (!st.is_ok()) return st.status();
   Stmt& s = **st;
   s.bind(1, project_id).bind(2, std::string_view(id));
@@ -836,16 +910,10 @@ Result<Page<StoredEvent, EventCursor>> SqliteStore::search_events(const EventQue
     fts = std::move(*expr);
     if (fts.empty()) return Page<StoredEvent, EventCursor>{};
   }
-  std::string cols;
-  for (std::string_view c = kEventColumns; !c.empty();) {
-    const size_t comma = c.find(", ");
-    cols += fmt::format("{}e.{}", cols.empty() ? "" : ", ", c.substr(0, comma));
-    c = comma == std::string_view::npos ? std::string_view() : c.substr(comma + 2);
-  }
   std::string sql = q.q ? fmt::format("SELECT {} FROM search.events_fts f JOIN events e ON e.seq = f.rowid "
                                       "WHERE f.events_fts MATCH ?12 AND e.project_id = ?1",
-                                      cols)
-                        : fmt::format("SELECT {} FROM events e WHERE e.project_id = ?1", cols);
+                                      kEventColumns)
+                        : fmt::format("SELECT {} FROM events e WHERE e.project_id = ?1", kEventColumns);
   if (q.type) sql += " AND e.type = ?2";
   if (q.name) sql += " AND e.name = ?3";
   if (q.status) sql += " AND e.status = ?4";
@@ -909,7 +977,7 @@ Result<Page<StoredEvent, EventCursor>> SqliteStore::search_events(const EventQue
 Result<std::vector<StoredEvent>> SqliteStore::events_after(const EventQuery& q, int64_t after_seq) {
   auto r = reader();
   if (!r) return Status::unavailable("database not migrated");
-  std::string sql = fmt::format("SELECT {} FROM events WHERE seq > ?1 AND project_id = ?2", kEventColumns);
+  std::string sql = fmt::format("SELECT {} FROM events e WHERE seq > ?1 AND project_id = ?2", kEventColumns);
   if (q.type) sql += " AND type = ?3";
   if (q.name) sql += " AND name = ?4";
   if (q.status) sql += " AND status = ?5";
