@@ -60,7 +60,7 @@ function bodyBuffer(body: string | ArrayBuffer | Uint8Array): Buffer {
 /** A minimal fetch over node:http(s): the SDK's POSTs, with abort and keep-alive. */
 const nodeFetch: PlatformFetch = (url, init) =>
   new Promise<FetchResponseLike>((resolve, reject) => {
-    const signal = init.signal;
+    const signal = init.signal as AbortSignal | undefined;
     const target = new URL(url);
     const https = target.protocol === "https:";
     const body = bodyBuffer(init.body);

@@ -10,7 +10,8 @@ import type { FetchInit, FetchResponseLike } from "./types.js";
  */
 export type PlatformFetch = (
   url: string,
-  init: Omit<FetchInit, "body"> & { body: string | ArrayBuffer | Uint8Array; signal?: AbortSignal },
+  // (signal: an AbortSignal; typed loosely so that the declarations need no DOM or Node types)
+  init: Omit<FetchInit, "body"> & { body: string | ArrayBuffer | Uint8Array; signal?: unknown },
 ) => Promise<FetchResponseLike>;
 
 /** Carries a value through synchronous calls and, where the runtime can, across awaits. */
