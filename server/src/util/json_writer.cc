@@ -1,7 +1,9 @@
 #include "util/json_writer.h"
 
-#include <cmath>
 #include <fmt/format.h>
+
+#include <cmath>
+#include <cstring>
 
 namespace agentlog {
 
@@ -98,6 +100,20 @@ size_t utf8_sequence_length(std::string_view s, size_t i) {
   return 0;
 }
 
+// True when none of the 8 bytes at p needs a look: all are ASCII, none is a control
+// character, '"' or '\\'. May answer false for a plain block (a borrow across bytes), never
+// true for one that needs a look.
+bool plain8(const char* p) {
+  uint64_t x;
+  std::memcpy(&x, p, 8);
+  constexpr uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
+  const uint64_t quote = x ^ (kOnes * '"'), backslash = x ^ (kOnes * '\\');
+  const uint64_t below_space = (x - kOnes * 0x20) & ~x;  // exact when no byte has its high bit
+  const uint64_t is_quote = (quote - kOnes) & ~quote;
+  const uint64_t is_backslash = (backslash - kOnes) & ~backslash;
+  return ((x | below_space | is_quote | is_backslash) & kHigh) == 0;
+}
+
 }  // namespace
 
 // Stored text was validated on the way in, but headers, paths and query parameters
@@ -108,21 +124,29 @@ void JsonWriter::escape_into(std::string& out, std::string_view s) {
   out.reserve(out.size() + s.size() + 2);
   out.push_back('"');
   size_t run_start = 0;
-  for (size_t i = 0; i < s.size(); ++i) {
+  size_t i = 0;
+  while (i < s.size()) {
+    if (i + 8 <= s.size() && plain8(s.data() + i)) {
+      i += 8;  // most text: eight bytes at a time (escaping was ~15 % of mapping an OTLP span)
+      continue;
+    }
     const auto c = static_cast<unsigned char>(s[i]);
     if (c >= 0x80) {
       if (const size_t n = utf8_sequence_length(s, i)) {
-        i += n - 1;
+        i += n;
         continue;
       }
       out.append(s.data() + run_start, i - run_start);
-      run_start = i + 1;
+      run_start = ++i;
       out.append("\\ufffd");
       continue;
     }
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    if (c >= 0x20 && c != '"' && c != '\\') {
+      ++i;
+      continue;
+    }
     out.append(s.data() + run_start, i - run_start);
-    run_start = i + 1;
+    run_start = ++i;
     switch (c) {
       case '"': out.append("\\\""); break;
       case '\\': out.append("\\\\"); break;

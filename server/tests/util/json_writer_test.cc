@@ -57,6 +57,32 @@ TEST(JsonWriter, EveryAsciiCharacterRoundTrips) {
   EXPECT_EQ(decoded(json), all);
 }
 
+// Plain text is scanned eight bytes at a time: a character that needs escaping, or a
+// multibyte sequence, is found at every offset within and across those blocks.
+TEST(JsonWriter, FindsEveryCharacterToEscapeAtEveryOffset) {
+  for (const std::string_view special : std::initializer_list<std::string_view>{
+           "\"", "\\", "\n", std::string_view("\0", 1), "\x1f", "\x7f", "\xC3\xA9", "\xE2\x9C\x93",
+           "\xF0\x9D\x84\x9E", "\xFF"}) {
+    for (size_t at = 0; at < 24; ++at) {
+      const std::string s = std::string(at, 'a') + std::string(special) + std::string(23 - at, 'b');
+      const std::string json = escaped(s);
+      if (special == "\xFF") {
+        EXPECT_EQ(decoded(json),
+                  std::string(at, 'a') + std::string(kReplacement) + std::string(23 - at, 'b'));
+      } else {
+        EXPECT_EQ(decoded(json), s) << "at " << at;
+      }
+      for (char c : json)
+        EXPECT_GE(static_cast<unsigned char>(c), 0x20) << "raw control character at " << at;
+    }
+  }
+  // Every byte just below and above the thresholds the block test uses.
+  for (int c : {0x1F, 0x20, 0x21, 0x22, 0x23, 0x5B, 0x5C, 0x5D, 0x7E, 0x7F}) {
+    const std::string s = std::string(9, 'x') + static_cast<char>(c) + std::string(9, 'y');
+    EXPECT_EQ(decoded(escaped(s)), s) << "byte " << c;
+  }
+}
+
 TEST(JsonWriter, ValidMultibyteUtf8PassesThroughUntouched) {
   // Boundaries of each sequence length, the code points around the surrogate gap, U+10FFFF.
   for (const std::string s :
