@@ -6,13 +6,11 @@
 
 #include <sqlite3.h>
 
-#include <filesystem>
 #include <string>
 #include <vector>
 
 #include "store/store_conformance.h"
 #include "testing/builders.h"
-#include "testing/eventually.h"
 #include "testing/sqlite_store.h"
 #include "testing/temp_dir.h"
 
@@ -81,72 +79,3 @@ TEST(SqliteStoreTest, KeepsOneCopyOfASharedAttributesSuffix) {
 
 }  // namespace
 }  // namespace agentlog::store::conformance
-
-namespace agentlog::store {
-namespace {
-
-// Writes `batches` commits of `per_batch` events with ~1 KiB of input each.
-void write_bulk(sqlite::SqliteStore& store, int batches, int per_batch) {
-  auto projects = store.list_projects();
-  ASSERT_TRUE(projects.is_ok() && !projects->empty());
-  const std::string input = "{\"text\":\"" + std::string(1000, 'x') + "\"}";
-  static int next = 0;
-  for (int b = 0; b < batches; ++b) {
-    model::WriteBatch batch;
-    batch.project_id = projects->front().id;
-    for (int i = 0; i < per_batch; ++i, ++next) {
-      model::Event e = test::make_event("bulk-" + std::to_string(next), "s" + std::to_string(next / 100),
-                                        1'767'225'600'000'000 + next);
-      e.input_json = input;
-      if (b == batches - 1 && i == per_batch - 1) e.name = "needle";  // the last one, for the search index
-      batch.events.push_back(std::move(e));
-    }
-    const model::WriteBatch* one[] = {&batch};
-    std::vector<int64_t> seqs;
-    ASSERT_TRUE(store.write(one, &seqs).is_ok());
-  }
-}
-
-uintmax_t file_size(const std::string& path) {
-  std::error_code ec;
-  const auto n = std::filesystem::file_size(path, ec);
-  return ec ? 0 : n;
-}
-
-// The checkpoint thread copies committed pages into the database file long before the
-// writer would checkpoint inline (Checkpointer::kInlineFrames, 64 MiB of WAL).
-TEST(SqliteStoreTest, CheckpointsInTheBackground) {
-  test::TempDir dir;
-  auto store = test::open_sqlite_store(dir.path());
-  ASSERT_NE(store, nullptr);
-  const std::string db = dir.path() + "/agentlog.db";
-  const uintmax_t before = file_size(db);
-  write_bulk(*store, 20, 1000);  // ~22 MB of WAL: past kBackgroundFrames, short of kInlineFrames
-  EXPECT_TRUE(test::eventually([&] { return file_size(db) > before + 16 * 1024 * 1024; }))
-      << "database file stayed at " << file_size(db) << " bytes (" << before << " before)";
-}
-
-// A checkpoint beside a busy writer never copies every frame, and the WAL restarts only
-// once one has: past Checkpointer::kInlineFrames the writer checkpoints inline, so the WAL
-// restarts as soon as no reader needs its frames (the indexer has caught up).
-TEST(SqliteStoreTest, WalRestartsOnceReadersCatchUp) {
-  test::TempDir dir;
-  auto store = test::open_sqlite_store(dir.path());
-  ASSERT_NE(store, nullptr);
-  write_bulk(*store, 60, 1500);  // ~100 MB of events
-  auto projects = store->list_projects();
-  ASSERT_TRUE(projects.is_ok());
-  model::EventQuery q;
-  q.project_id = projects->front().id;
-  q.q = "needle";
-  ASSERT_TRUE(test::eventually([&] {
-    auto found = store->search_events(q);
-    return found.is_ok() && !found->items.empty();
-  })) << "the indexer did not catch up";
-  write_bulk(*store, 2, 10);
-  const uintmax_t wal = file_size(dir.path() + "/agentlog.db-wal");
-  EXPECT_LE(wal, uintmax_t{64} << 20) << "the WAL did not restart (journal_size_limit truncates it to 64 MiB)";
-}
-
-}  // namespace
-}  // namespace agentlog::store

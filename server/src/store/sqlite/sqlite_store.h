@@ -8,7 +8,6 @@
 #include <string>
 #include <vector>
 
-#include "store/sqlite/checkpointer.h"
 #include "store/sqlite/connection.h"
 #include "store/sqlite/search_indexer.h"
 #include "store/store.h"
@@ -93,7 +92,6 @@ class SqliteStore final : public Store {
   bool migrated_ = false;
 
   std::unique_ptr<SearchIndexer> indexer_;
-  std::unique_ptr<Checkpointer> checkpointer_;
 };
 
 }  // namespace agentlog::store::sqlite
