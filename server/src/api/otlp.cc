@@ -206,13 +206,20 @@ void OtlpHandler::export_traces(const Request& req, Encoding enc, ExportDone don
   const int64_t project = principal->project_id;
   const auto admission = deps_.pipeline.submit(
       std::move(result.batch), req.body.size(),
-      [this, done, spans, project, moves = std::move(result.moves),
+      [this, done, spans, project, moves = std::move(result.moves), fallbacks = std::move(result.fallbacks),
        body = std::move(body)](const Status& s) mutable {
         if (!s.is_ok()) {
           // A failed commit (disk full, database busy) is transient from the exporter's
           // point of view: retryable, unlike an internal error.
           spdlog::warn("OTLP: commit of {} spans failed: {}", spans, s.message());
           return done(refused(Kind::kCommitFailed, "the spans could not be committed; retry", 1));
+        }
+        // A request naming the session of a trace this one filed under its trace id, mapped
+        // after this one but committed and moved before it: its move did not see these spans.
+        for (auto& [trace, hex] : fallbacks) {
+          if (auto known = sessions_.find(project, trace); known && !known->fallback) {
+            moves.emplace_back(std::move(hex), std::move(known->session));
+          }
         }
         if (moves.empty()) return done(accepted(std::move(body)));
         // Acknowledge once the trace's earlier spans joined the session too, so a read

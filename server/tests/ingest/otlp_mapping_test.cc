@@ -724,6 +724,11 @@ TEST(OtlpMapping, ASessionNamedAfterChildrenWereStoredAsksForThemToBeMoved) {
   const MapResult first = map(children, &sessions);
   EXPECT_EQ(first.batch.events[0].session_id, std::string(kTraceA));
   EXPECT_TRUE(first.moves.empty());
+  // It reports the trace it filed under the fallback: were the root mapped, committed and
+  // moved while this request still waited for its commit, the root's move would miss these
+  // spans, and the caller moves them after this commit instead.
+  ASSERT_EQ(first.fallbacks.size(), 1u);
+  EXPECT_EQ(first.fallbacks[0].second, std::string(kTraceA));
   t::RequestBuilder root;  // the root names the session
   auto& r = root.span("root", kTraceA, kRoot, {}, ms(0), ms(3));
   t::attr(r.mutable_attributes(), "session.id", "named");
@@ -736,6 +741,12 @@ TEST(OtlpMapping, ASessionNamedAfterChildrenWereStoredAsksForThemToBeMoved) {
   const MapResult third = map(children, &sessions);
   EXPECT_EQ(third.batch.events[0].session_id, "named");
   EXPECT_TRUE(third.moves.empty());
+  EXPECT_TRUE(third.fallbacks.empty());
+  // What the caller finds for the first request's fallback after its commit.
+  const auto known = sessions.find(kProject, first.fallbacks[0].first);
+  ASSERT_TRUE(known.has_value());
+  EXPECT_FALSE(known->fallback);
+  EXPECT_EQ(known->session, "named");
 }
 
 TEST(OtlpMapping, ReSentSpansMapToTheSameIds) {

@@ -1548,7 +1548,10 @@ struct SpanMapper::Impl {
         }
         sessions->remember(project_id, trace, *info.session);
       }
-      for (const auto& [trace, i] : fallback_traces) sessions->remember_fallback(project_id, trace);
+      for (const auto& [trace, i] : fallback_traces) {
+        sessions->remember_fallback(project_id, trace);
+        out.fallbacks.emplace_back(trace, infos[static_cast<size_t>(i)].trace_hex);
+      }
     }
     if (!out.rejections.empty()) {
       out.error_message = std::to_string(out.rejections.size()) + " of " +

@@ -33,6 +33,10 @@ struct MapResult {
   // span naming the trace's session arrived (children exported before their root): the
   // caller moves the events of those traces, (trace id hex, session id).
   std::vector<std::pair<std::string, std::string>> moves;
+  // Traces this request stored spans of in their trace-id session, (trace id, its hex): a
+  // request naming their session may have been mapped while this one waited for its commit,
+  // so the caller looks them up again after the commit and moves them too.
+  std::vector<std::pair<TraceId, std::string>> fallbacks;
 };
 
 // Not thread-safe: keeps parsers and scratch space between calls. Use one per thread.
