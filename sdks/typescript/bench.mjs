@@ -50,6 +50,14 @@ if (!existsSync(bin)) {
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const r2 = (x) => (x === undefined ? null : Math.round(x * 100) / 100);
+/** Max, p99 and median (ms, two decimals) of per-tick CPU times sorted ascending, and their count. */
+const tickSummary = (sorted) => ({
+  max: r2(sorted.at(-1)),
+  p99: r2(sorted[Math.floor(sorted.length * 0.99)]),
+  median: r2(sorted[sorted.length >> 1]),
+  ticks: sorted.length,
+});
 const yieldNow = () => new Promise((r) => setImmediate(r));
 
 // ------------------------------------------------------------------ server
@@ -212,17 +220,13 @@ async function flushBlocking() {
   const overBudget = flushTicks.filter((t) => t[2] > 1);
   const withGc = overBudget.filter(([from, to]) => gcIn(from, to).length > 0);
   const gcInFlush = gcs.filter((g) => g.startTime + g.duration >= t0 && g.startTime <= t0 + ms);
-  const r2 = (x) => (x === undefined ? null : Math.round(x * 100) / 100);
   const kindOf = (g) => GC_KINDS[g.detail?.kind] ?? g.detail?.kind;
   return {
     events: 50_000,
     flush_ms: Math.round(ms),
     requests: stats.requests,
     main_thread_cpu_between_ticks_ms: {
-      max: r2(cpuPerTick.at(-1)),
-      p99: r2(cpuPerTick[Math.floor(cpuPerTick.length * 0.99)]),
-      median: r2(cpuPerTick[cpuPerTick.length >> 1]),
-      ticks: cpuPerTick.length,
+      ...tickSummary(cpuPerTick),
       over_1ms: overBudget.length,
       over_1ms_during_gc: withGc.length,
       // Each tick over budget: when, its CPU, and the GCs that ran in it.
@@ -297,7 +301,6 @@ async function steadyFlow(perMs, seconds) {
   const cpu = ticks.map((t) => t[2]).sort((a, b) => a - b);
   const over = ticks.filter((t) => t[2] > 1);
   const gcIn = (from, to) => gcs.filter((g) => g.startTime < to && g.startTime + g.duration > from);
-  const r2 = (x) => (x === undefined ? null : Math.round(x * 100) / 100);
   const count = (kind) => gcs.filter((g) => (GC_KINDS[g.detail?.kind] ?? g.detail?.kind) === kind).length;
   return {
     spans_per_ms: perMs,
@@ -308,10 +311,7 @@ async function steadyFlow(perMs, seconds) {
     dropped: stats.dropped,
     spans_per_s_delivered: Math.round(stats.sent / (ms / 1000)),
     main_thread_cpu_between_ticks_minus_recording_ms: {
-      max: r2(cpu.at(-1)),
-      p99: r2(cpu[Math.floor(cpu.length * 0.99)]),
-      median: r2(cpu[cpu.length >> 1]),
-      ticks: cpu.length,
+      ...tickSummary(cpu),
       over_1ms: over.length,
       over_1ms_during_gc: over.filter(([from, to]) => gcIn(from, to).length > 0).length,
     },
