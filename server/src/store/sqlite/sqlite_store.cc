@@ -38,6 +38,14 @@ constexpr std::string_view kEventColumns =
 // pay for its lookup.
 constexpr size_t kMinSharedSuffix = 64;
 
+// For maps keyed by std::string that are looked up by string_view without allocating.
+struct StringViewHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view v) const { return std::hash<std::string_view>{}(v); }
+};
+template <typename V>
+using StringMap = std::unordered_map<std::string, V, StringViewHash, std::equal_to<>>;
+
 // Sessions sort on these expressions; the time ones match indexes in 0001_init.sql
 // exactly. A session without a start or an event yet sorts as the earliest (a key below
 // year 1, exact in an int64 cursor), so keyset pagination never meets a NULL.
@@ -186,12 +194,6 @@ class AgentsScan {
     AgentStats stats;
     std::vector<double> durations;
   };
-  // Keyed by agent without allocating per row.
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view v) const { return std::hash<std::string_view>{}(v); }
-  };
-
   static std::string_view text(sqlite3_value* v) {
     const auto* p = reinterpret_cast<const char*>(sqlite3_value_text(v));
     return p ? std::string_view(p, static_cast<size_t>(sqlite3_value_bytes(v))) : std::string_view();
@@ -215,7 +217,7 @@ class AgentsScan {
     return std::move(a.stats);
   }
 
-  std::unordered_map<std::string, Acc, Hash, std::equal_to<>> by_agent_;
+  StringMap<Acc> by_agent_;  // looked up by agent without allocating per row
   std::optional<Acc> no_agent_;
 };
 
@@ -253,12 +255,7 @@ struct SqliteStore::Writer {
   int64_t next_seq = 1;
   // attribute_suffixes ids by project and text; bounded, and cleared when a transaction fails
   // (its new rows are gone). Looked up by string_view: a hit allocates nothing.
-  struct TextHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
-  using SuffixIds = std::unordered_map<std::string, int64_t, TextHash, std::equal_to<>>;
-  std::unordered_map<int64_t, SuffixIds> suffix_ids;
+  std::unordered_map<int64_t, StringMap<int64_t>> suffix_ids;
   size_t suffix_count = 0;
   void forget_suffixes() {
     suffix_ids.clear();
@@ -556,10 +553,10 @@ Status SqliteStore::write_locked(std::span<const WriteBatch* const> batches) {
   };
   // The id of the one stored copy of a shared attributes suffix, stored now if it is new.
   auto suffix_id = [&](int64_t project_id, std::string_view text) -> std::optional<int64_t> {
-    Writer::SuffixIds& known = w.suffix_ids[project_id];
+    StringMap<int64_t>& known = w.suffix_ids[project_id];
     if (auto it = known.find(text); it != known.end()) return it->second;
     // std::hash may differ between builds; a different hash only costs a second copy.
-    const auto hash = static_cast<int64_t>(Writer::TextHash{}(text));
+    const auto hash = static_cast<int64_t>(StringViewHash{}(text));
     int64_t id;
     w.find_suffix.bind(1, project_id).bind(2, hash).bind(3, text);
     const int rc = w.find_suffix.step();
