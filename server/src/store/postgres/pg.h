@@ -73,6 +73,13 @@ class Params {
     return add_null();
   }
 
+  // Adds `v` and returns its placeholder ("$3"), for SQL written as its values are bound.
+  template <typename T>
+  std::string arg(const T& v) {
+    add(v);
+    return "$" + std::to_string(size());
+  }
+
   int size() const { return static_cast<int>(values_.size()); }
   // Pointers for PQexecParams, valid until the next add().
   std::vector<const char*> pointers() const;

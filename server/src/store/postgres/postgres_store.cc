@@ -350,6 +350,19 @@ UPDATE sessions s SET
 FROM rc WHERE s.project_id = rc.project_id AND s.id = rc.id
 )sql";
 
+// EventQuery's equality filters (type, name, status, model, session, agent) as " AND ..."
+// terms, their values bound in `ps`.
+std::string event_filters(const EventQuery& q, Params& ps) {
+  std::string sql;
+  if (q.type) sql += " AND type = " + ps.arg(model::to_string(*q.type));
+  if (q.name) sql += " AND name = " + ps.arg(*q.name);
+  if (q.status) sql += " AND status = " + ps.arg(model::to_string(*q.status));
+  if (q.model) sql += " AND model = " + ps.arg(*q.model);
+  if (q.session_id) sql += " AND session_id = " + ps.arg(*q.session_id);
+  if (q.agent) sql += " AND agent = " + ps.arg(*q.agent);
+  return sql;
+}
+
 }  // namespace
 
 // ---- connections -------------------------------------------------------------------------
@@ -769,10 +782,6 @@ Status PostgresStore::write_once(int64_t& first_seq) {
 Status PostgresStore::apply_patch(int64_t project_id, const SessionPatch& p, PatchMode mode) {
   PgConn& c = *writer_;
   Params ps;
-  auto arg = [&ps](const auto& v) {
-    ps.add(v);
-    return fmt::format("${}", ps.size());
-  };
   auto inner = [](const auto& f) { return f ? *f : std::nullopt; };
   if (mode == PatchMode::kCreate) {
     const std::string sql = fmt::format(
@@ -781,13 +790,13 @@ Status PostgresStore::apply_patch(int64_t project_id, const SessionPatch& p, Pat
         "ended_at) VALUES ({}, {}, {}, {}, {}, coalesce({}::jsonb, '[]'), coalesce({}::jsonb, "
         "'{{}}'), "
         "coalesce({}, 'running'), {}::bigint, {}::bigint)",
-        arg(project_id), arg(p.id), arg(inner(p.name)), arg(inner(p.agent)), arg(inner(p.user_id)),
-        arg(p.tags_json ? std::optional<std::string>(jsonb_safe(*p.tags_json)) : std::nullopt),
-        arg(p.metadata_json ? std::optional<std::string>(jsonb_safe(*p.metadata_json))
+        ps.arg(project_id), ps.arg(p.id), ps.arg(inner(p.name)), ps.arg(inner(p.agent)), ps.arg(inner(p.user_id)),
+        ps.arg(p.tags_json ? std::optional<std::string>(jsonb_safe(*p.tags_json)) : std::nullopt),
+        ps.arg(p.metadata_json ? std::optional<std::string>(jsonb_safe(*p.metadata_json))
                             : std::nullopt),
-        arg(p.status ? std::optional<std::string>(std::string(model::to_string(*p.status)))
+        ps.arg(p.status ? std::optional<std::string>(std::string(model::to_string(*p.status)))
                      : std::nullopt),
-        arg(inner(p.started_at)), arg(inner(p.ended_at)));
+        ps.arg(inner(p.started_at)), ps.arg(inner(p.ended_at)));
     auto r = c.exec(sql, ps);
     if (r.status().code() == Status::Code::kConflict) {
       return Status::conflict(fmt::format("session '{}' already exists", p.id));
@@ -799,17 +808,17 @@ Status PostgresStore::apply_patch(int64_t project_id, const SessionPatch& p, Pat
     if (!set.empty()) set += ", ";
     set += fmt::format("{} = {}", column, value);
   };
-  if (p.name) assign("name", arg(*p.name));
-  if (p.agent) assign("agent", arg(*p.agent));
-  if (p.user_id) assign("user_id", arg(*p.user_id));
-  if (p.tags_json) assign("tags", arg(jsonb_safe(*p.tags_json)) + "::jsonb");
-  if (p.metadata_json) assign("metadata", arg(jsonb_safe(*p.metadata_json)) + "::jsonb");
-  if (p.status) assign("status", arg(model::to_string(*p.status)));
-  if (p.started_at) assign("own_started_at", arg(*p.started_at) + "::bigint");
-  if (p.ended_at) assign("ended_at", arg(*p.ended_at) + "::bigint");
+  if (p.name) assign("name", ps.arg(*p.name));
+  if (p.agent) assign("agent", ps.arg(*p.agent));
+  if (p.user_id) assign("user_id", ps.arg(*p.user_id));
+  if (p.tags_json) assign("tags", ps.arg(jsonb_safe(*p.tags_json)) + "::jsonb");
+  if (p.metadata_json) assign("metadata", ps.arg(jsonb_safe(*p.metadata_json)) + "::jsonb");
+  if (p.status) assign("status", ps.arg(model::to_string(*p.status)));
+  if (p.started_at) assign("own_started_at", ps.arg(*p.started_at) + "::bigint");
+  if (p.ended_at) assign("ended_at", ps.arg(*p.ended_at) + "::bigint");
   if (set.empty()) set = "id = id";
   const std::string sql = fmt::format("UPDATE sessions SET {} WHERE project_id = {} AND id = {}",
-                                      set, arg(project_id), arg(p.id));
+                                      set, ps.arg(project_id), ps.arg(p.id));
   auto r = c.exec(sql, ps);
   if (!r.is_ok()) return r.status();
   if (r->affected() == 0) return Status::not_found(fmt::format("session '{}' not found", p.id));
@@ -895,21 +904,17 @@ Result<Session> PostgresStore::get_session(int64_t project_id, const std::string
 Result<Page<Session, SessionCursor>> PostgresStore::list_sessions(const SessionQuery& q) {
   return with_reader([&](PgConn& c) -> Result<Page<Session, SessionCursor>> {
     Params ps;
-    auto arg = [&ps](const auto& v) {
-      ps.add(v);
-      return fmt::format("${}", ps.size());
-    };
     const std::string_view expr = sort_expr(q.sort);
     const bool real_key = q.sort == SessionSort::kCostUsd;
     std::string sql = fmt::format("SELECT {}, {} FROM sessions WHERE project_id = {}",
-                                  kSessionColumns, expr, arg(q.project_id));
-    if (q.agent) sql += " AND agent = " + arg(*q.agent);
-    if (q.status) sql += " AND status = " + arg(model::to_string(*q.status));
-    if (q.user_id) sql += " AND user_id = " + arg(*q.user_id);
-    if (q.tag) sql += " AND tags ? " + arg(*q.tag);
+                                  kSessionColumns, expr, ps.arg(q.project_id));
+    if (q.agent) sql += " AND agent = " + ps.arg(*q.agent);
+    if (q.status) sql += " AND status = " + ps.arg(model::to_string(*q.status));
+    if (q.user_id) sql += " AND user_id = " + ps.arg(*q.user_id);
+    if (q.tag) sql += " AND tags ? " + ps.arg(*q.tag);
     if (q.q) {
       // A literal substring, case-insensitive for ASCII letters only (lower() under "C").
-      const std::string needle = arg(ascii_lower(*q.q));
+      const std::string needle = ps.arg(ascii_lower(*q.q));
       sql += fmt::format(
           " AND (strpos(lower(id COLLATE \"C\"), {0}) > 0 OR strpos(lower(name COLLATE \"C\"), "
           "{0}) > 0 "
@@ -918,19 +923,19 @@ Result<Page<Session, SessionCursor>> PostgresStore::list_sessions(const SessionQ
           needle);
     }
     if (q.from)
-      sql += " AND coalesce(started_at, -999999999999999999) >= " + arg(*q.from) + "::bigint";
+      sql += " AND coalesce(started_at, -999999999999999999) >= " + ps.arg(*q.from) + "::bigint";
     if (q.to) {
-      sql += " AND coalesce(started_at, -999999999999999999) < " + arg(*q.to) +
+      sql += " AND coalesce(started_at, -999999999999999999) < " + ps.arg(*q.to) +
              "::bigint AND started_at IS NOT NULL";
     }
     const char* cmp = q.descending ? "<" : ">";
     if (q.after) {
       const std::string key =
-          real_key ? arg(q.after->real_value) + "::float8" : arg(q.after->int_value) + "::bigint";
-      sql += fmt::format(" AND ({}, id) {} ({}, {})", expr, cmp, key, arg(q.after->id));
+          real_key ? ps.arg(q.after->real_value) + "::float8" : ps.arg(q.after->int_value) + "::bigint";
+      sql += fmt::format(" AND ({}, id) {} ({}, {})", expr, cmp, key, ps.arg(q.after->id));
     }
     const char* dir = q.descending ? "DESC" : "ASC";
-    sql += fmt::format(" ORDER BY {0} {1}, id {1} LIMIT {2}", expr, dir, arg(q.limit + 1));
+    sql += fmt::format(" ORDER BY {0} {1}, id {1} LIMIT {2}", expr, dir, ps.arg(q.limit + 1));
     auto r = c.exec(sql, ps);
     if (!r.is_ok()) return r.status();
     Page<Session, SessionCursor> page;
@@ -999,19 +1004,10 @@ Result<Page<StoredEvent, EventCursor>> PostgresStore::search_events(const EventQ
   }
   return with_reader([&](PgConn& c) -> Result<Page<StoredEvent, EventCursor>> {
     Params ps;
-    auto arg = [&ps](const auto& v) {
-      ps.add(v);
-      return fmt::format("${}", ps.size());
-    };
-    std::string where = "project_id = " + arg(q.project_id);
-    if (q.type) where += " AND type = " + arg(model::to_string(*q.type));
-    if (q.name) where += " AND name = " + arg(*q.name);
-    if (q.status) where += " AND status = " + arg(model::to_string(*q.status));
-    if (q.model) where += " AND model = " + arg(*q.model);
-    if (q.session_id) where += " AND session_id = " + arg(*q.session_id);
-    if (q.agent) where += " AND agent = " + arg(*q.agent);
-    if (q.from) where += " AND started_at >= " + arg(*q.from) + "::bigint";
-    if (q.to) where += " AND started_at < " + arg(*q.to) + "::bigint";
+    std::string where = "project_id = " + ps.arg(q.project_id);
+    where += event_filters(q, ps);
+    if (q.from) where += " AND started_at >= " + ps.arg(*q.from) + "::bigint";
+    if (q.to) where += " AND started_at < " + ps.arg(*q.to) + "::bigint";
     auto page_of = [&](const PgResult& r) {
       Page<StoredEvent, EventCursor> page;
       for (int i = 0; i < r.rows(); ++i) {
@@ -1027,11 +1023,11 @@ Result<Page<StoredEvent, EventCursor>> PostgresStore::search_events(const EventQ
     if (!q.q) {
       if (q.after) {
         where += fmt::format(" AND (started_at, seq) < ({}::bigint, {}::bigint)",
-                             arg(q.after->started_at), arg(q.after->seq));
+                             ps.arg(q.after->started_at), ps.arg(q.after->seq));
       }
       auto r = c.exec(fmt::format("SELECT {} FROM events WHERE {} ORDER BY started_at DESC, seq "
                                   "DESC LIMIT {}",
-                                  kEventColumns, where, arg(q.limit + 1)),
+                                  kEventColumns, where, ps.arg(q.limit + 1)),
                       ps);
       if (!r.is_ok()) return r.status();
       return page_of(*r);
@@ -1046,9 +1042,9 @@ Result<Page<StoredEvent, EventCursor>> PostgresStore::search_events(const EventQ
     // kSearchWalkPerResult events per result is walked that far; anything rarer (or
     // unlucky) is left to the GIN index, which finds every match, of which only the newest
     // are read in full.
-    if (q.after) where += " AND seq < " + arg(q.after->seq) + "::bigint";
-    const std::string match = " AND search @@ " + arg(tsq) + "::tsquery";
-    const std::string limit = arg(q.limit + 1);
+    if (q.after) where += " AND seq < " + ps.arg(q.after->seq) + "::bigint";
+    const std::string match = " AND search @@ " + ps.arg(tsq) + "::tsquery";
+    const std::string limit = ps.arg(q.limit + 1);
     const int64_t wanted = q.limit + 1;
     auto walk = [&](int64_t window) {
       return c.exec(
@@ -1084,20 +1080,11 @@ Result<std::vector<StoredEvent>> PostgresStore::events_after(const EventQuery& q
                                                              int64_t after_seq) {
   return with_reader([&](PgConn& c) -> Result<std::vector<StoredEvent>> {
     Params ps;
-    auto arg = [&ps](const auto& v) {
-      ps.add(v);
-      return fmt::format("${}", ps.size());
-    };
     std::string sql =
         fmt::format("SELECT {} FROM events WHERE seq > {}::bigint AND project_id = {}",
-                    kEventColumns, arg(after_seq), arg(q.project_id));
-    if (q.type) sql += " AND type = " + arg(model::to_string(*q.type));
-    if (q.name) sql += " AND name = " + arg(*q.name);
-    if (q.status) sql += " AND status = " + arg(model::to_string(*q.status));
-    if (q.model) sql += " AND model = " + arg(*q.model);
-    if (q.session_id) sql += " AND session_id = " + arg(*q.session_id);
-    if (q.agent) sql += " AND agent = " + arg(*q.agent);
-    sql += " ORDER BY seq LIMIT " + arg(q.limit);
+                    kEventColumns, ps.arg(after_seq), ps.arg(q.project_id));
+    sql += event_filters(q, ps);
+    sql += " ORDER BY seq LIMIT " + ps.arg(q.limit);
     auto r = c.exec(sql, ps);
     if (!r.is_ok()) return r.status();
     std::vector<StoredEvent> out;
