@@ -8,8 +8,9 @@
 // - nesting follows the async context: a span started inside another span's fn (also after
 //   awaits, in timers, in Promise.all branches) gets that span as parent.
 
+import type { ByteWriter } from "./bytes.js";
 import { Clock } from "./clock.js";
-import { Encoder, safeString, type EventDraft } from "./encode.js";
+import { Encoder, safeString, type EventDraft, type SessionDraft } from "./encode.js";
 import { AgentLogError } from "./errors.js";
 import { UuidV7Generator } from "./ids.js";
 import type { ContextStore, Platform } from "./platform.js";
@@ -96,10 +97,7 @@ export class AgentLogBase {
     this.disabled = opts.disabled ?? (envDisabled === "1" || envDisabled === "true");
     this.agent = opts.agent;
     this.ids = new UuidV7Generator((b) => platform.randomFill(b));
-    this.enc = new Encoder(
-      (s) => platform.byteLength(s),
-      (key, message) => this.warnOnce(key, message),
-    );
+    this.enc = new Encoder(platform, (key, message) => this.warnOnce(key, message));
     this.ctx = platform.createContext<Scope>();
     const flushIntervalMs = positive(opts.flushIntervalMs, DEFAULTS.flushIntervalMs);
     const maxQueueSize = Math.floor(positive(opts.maxQueueSize, DEFAULTS.maxQueueSize));
@@ -140,19 +138,16 @@ export class AgentLogBase {
       const idJson = (opts.id !== undefined && this.enc.id(opts.id, "session.id")) || this.newId();
       const agent = typeof opts.agent === "string" ? opts.agent : this.agent;
       const session = new Session(this, idJson, agent);
-      this.enqueue(
-        "session",
-        this.enc.session({
-          id: idJson,
-          name: opts.name,
-          agent,
-          userId: opts.userId,
-          tags: opts.tags,
-          metadata: opts.metadata,
-          status: "running",
-          startedAt: this.enc.time(opts.startedAt, "session.started_at") ?? this.clock.now(),
-        }),
-      );
+      this.enqueueSession({
+        id: idJson,
+        name: opts.name,
+        agent,
+        userId: opts.userId,
+        tags: opts.tags,
+        metadata: opts.metadata,
+        status: "running",
+        startedAt: this.enc.time(opts.startedAt, "session.started_at") ?? this.clock.now(),
+      });
       return session;
     } catch (e) {
       this.internal(e);
@@ -355,8 +350,10 @@ export class AgentLogBase {
         startedAt,
         endedAt: this.enc.time(f.endedAt, "ended_at"),
         status: f.status,
-        inputJson: this.enc.payload(f.input, "input"),
-        outputJson: this.enc.payload(f.output, "output"),
+        inputJson: undefined,
+        input: f.input,
+        outputJson: undefined,
+        output: f.output,
         error: f.error,
         model: f.model,
         provider: f.provider,
@@ -367,7 +364,7 @@ export class AgentLogBase {
         traceId: f.traceId,
         spanId: f.spanId,
       };
-      this.enqueue("event", this.enc.event(draft));
+      this.enqueueEvent(draft);
       return id;
     } catch (e) {
       this.internal(e);
@@ -376,9 +373,31 @@ export class AgentLogBase {
   }
 
   /** @internal */
-  enqueue(kind: ItemKind, json: string): void {
+  enqueueEvent(draft: EventDraft): void {
     if (this.disabled) return;
-    if (!this.transport.enqueue(kind, json)) {
+    const w = this.enc.writer();
+    try {
+      this.enc.event(draft, w);
+      this.enqueue("event", w);
+    } finally {
+      this.enc.release(w);
+    }
+  }
+
+  /** @internal */
+  enqueueSession(draft: SessionDraft): void {
+    if (this.disabled) return;
+    const w = this.enc.writer();
+    try {
+      this.enc.session(draft, w);
+      this.enqueue("session", w);
+    } finally {
+      this.enc.release(w);
+    }
+  }
+
+  private enqueue(kind: ItemKind, item: ByteWriter): void {
+    if (!this.transport.enqueue(kind, item.bytes, item.length)) {
       this.warnOnce("closed", "recorded after shutdown(); ignored", "closed");
     }
   }
@@ -563,12 +582,9 @@ export class Span {
     this.client.openSpans.remove(this);
     try {
       const endedAt = this.client.clock.now();
-      let outputJson = this.outputJson;
-      if (!this.outputSet && !failed && value !== undefined && this.fields.captureOutput !== false) {
-        outputJson = this.client.enc.payload(value, "output");
-      }
       const f = this.fields;
-      const draft = this.draft(endedAt, outputJson);
+      const draft = this.draft(endedAt, this.outputJson);
+      if (!this.outputSet && !failed && f.captureOutput !== false) draft.output = value;
       if (failed) {
         draft.status = "error";
         draft.error = error === undefined ? "undefined was thrown" : error;
@@ -576,7 +592,7 @@ export class Span {
         draft.status = f.status ?? (f.error !== undefined ? "error" : "ok");
         draft.error = f.error;
       }
-      this.client.enqueue("event", this.client.enc.event(draft));
+      this.client.enqueueEvent(draft);
     } catch (e) {
       this.client.internal(e);
     }
@@ -589,7 +605,7 @@ export class Span {
     try {
       const draft = this.draft(undefined, undefined);
       draft.status = "running";
-      this.client.enqueue("event", this.client.enc.event(draft));
+      this.client.enqueueEvent(draft);
     } catch (e) {
       this.client.internal(e);
     }
@@ -608,7 +624,9 @@ export class Span {
       endedAt,
       status: undefined,
       inputJson: this.inputJson,
+      input: undefined,
       outputJson,
+      output: undefined,
       error: undefined,
       model: f.model,
       provider: f.provider,
@@ -688,17 +706,14 @@ export class Session {
   update(fields: SessionUpdate): void {
     if (!fields || typeof fields !== "object") return;
     try {
-      this.client.enqueue(
-        "session",
-        this.client.enc.session({
-          id: this.idJson,
-          name: fields.name,
-          agent: fields.agent,
-          userId: fields.userId,
-          tags: fields.tags,
-          metadata: fields.metadata,
-        }),
-      );
+      this.client.enqueueSession({
+        id: this.idJson,
+        name: fields.name,
+        agent: fields.agent,
+        userId: fields.userId,
+        tags: fields.tags,
+        metadata: fields.metadata,
+      });
     } catch (e) {
       this.client.internal(e);
     }
@@ -709,14 +724,11 @@ export class Session {
     try {
       const opts = options && typeof options === "object" ? options : {};
       this.ended = true;
-      this.client.enqueue(
-        "session",
-        this.client.enc.session({
-          id: this.idJson,
-          status: opts.status ?? "success",
-          endedAt: this.client.enc.time(opts.endedAt, "session.ended_at") ?? this.client.clock.now(),
-        }),
-      );
+      this.client.enqueueSession({
+        id: this.idJson,
+        status: opts.status ?? "success",
+        endedAt: this.client.enc.time(opts.endedAt, "session.ended_at") ?? this.client.clock.now(),
+      });
     } catch (e) {
       this.client.internal(e);
     }

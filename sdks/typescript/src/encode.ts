@@ -1,9 +1,11 @@
 // Builds the wire JSON of events and session updates (snake_case, docs/api.md) from what the
 // caller gave, and makes every field valid for the server: a value the server would refuse
 // would cost the whole event, so it is fixed here (truncated, coerced or dropped) and
-// reported once per kind through `warn` instead.
+// reported once per kind through `warn` instead. Events are written as UTF-8 straight into a
+// ByteWriter (bytes.ts), which the client hands to the queue.
 
-import { encodeJson, errorTypeName, Issue, quoteString } from "./json.js";
+import { ByteWriter, type ByteSupport } from "./bytes.js";
+import { errorTypeName, Issue, JsonWriter, quoteString, writeJsonString } from "./json.js";
 import type { EventType } from "./types.js";
 
 /** Server field limits (docs/api.md); payloads keep a margin under the server's 1 MiB. */
@@ -39,13 +41,15 @@ const SESSION_STATUSES: ReadonlySet<string> = new Set(["running", "success", "fa
 // Years 0001..9999, the server's range.
 const MIN_TIME_MS = -62135596800000;
 const MAX_TIME_MS = 253402300799999;
-/** Below 2^43 ms (year 2248) a time with 3 decimals has one shortest form: `timeText` writes it. */
+/** Below 2^43 ms (year 2248) a time with 3 decimals has one shortest form: `writeTime` writes it. */
 const TIME_TEXT_MAX_MS = 2 ** 43;
 const RFC3339 = /^(\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d)(?:\.(\d+))?([Zz]|[+-]\d\d:\d\d)$/;
 
 /**
- * An event ready to encode: ids (as JSON string literals, see `Encoder.id`) and times resolved,
- * input/output already encoded as JSON; the other fields as the caller gave them.
+ * An event ready to encode: ids (as JSON string literals, see `Encoder.id`) and times resolved;
+ * input and output as JSON already encoded (`inputJson`, a span's taken when it started) or as
+ * the value to encode (`input`, used when `inputJson` is undefined); the other fields as the
+ * caller gave them.
  */
 export interface EventDraft {
   id: string;
@@ -58,7 +62,9 @@ export interface EventDraft {
   endedAt: number | undefined;
   status: unknown;
   inputJson: string | undefined;
+  input: unknown;
   outputJson: string | undefined;
+  output: unknown;
   error: unknown;
   model: unknown;
   provider: unknown;
@@ -85,38 +91,57 @@ export interface SessionDraft {
 
 export type Warn = (key: string, message: string) => void;
 
-export class Encoder {
-  constructor(
-    private readonly byteLength: (s: string) => number,
-    private readonly warn: Warn,
-  ) {}
+const PAYLOAD_LIMITS = { maxBytes: LIMITS.payloadBytes, maxDepth: LIMITS.depth } as const;
 
-  /** JSON of an input/output/metadata value, or undefined to omit it. */
+export class Encoder {
+  private readonly json = new JsonWriter(PAYLOAD_LIMITS);
+  private readonly reused: ByteWriter;
+  private reusedBusy = false;
+  /** Lone surrogates found by the last string written (see `quoteString`). */
+  private readonly track = { issues: 0 };
+
+  constructor(
+    private readonly support: ByteSupport,
+    private readonly warn: Warn,
+  ) {
+    this.reused = new ByteWriter(support);
+  }
+
+  /**
+   * An empty writer for one item: the reused one, or a new one while that is in use (code of
+   * the caller's, run while an item was being encoded, recorded another). Give it back with
+   * `release` once its bytes were copied.
+   */
+  writer(): ByteWriter {
+    if (this.reusedBusy) return new ByteWriter(this.support, 256);
+    this.reusedBusy = true;
+    this.reused.reset();
+    return this.reused;
+  }
+
+  release(w: ByteWriter): void {
+    if (w === this.reused) this.reusedBusy = false;
+  }
+
+  /** JSON text of an input/output value kept until its event is written, or undefined to omit it. */
   payload(value: unknown, field: string): string | undefined {
     if (value === undefined) return undefined;
-    const r = encodeJson(value, { maxBytes: LIMITS.payloadBytes, maxDepth: LIMITS.depth }, this.byteLength);
-    if (r.issues) this.reportIssues(r.issues, field);
-    return r.json;
+    const w = this.writer();
+    try {
+      this.writePayload(value, field, w);
+      return w.textFrom(0);
+    } finally {
+      this.release(w);
+    }
   }
 
   /** A JSON string of at most `maxBytes` UTF-8 bytes, or undefined when `value` is absent. */
   text(value: unknown, maxBytes: number, field: string): string | undefined {
-    if (value === undefined || value === null) return undefined;
-    let s: string;
-    if (typeof value === "string") {
-      s = value;
-    } else {
-      this.warn(`type:${field}`, `${field} should be a string; got ${typeof value}, sent as text`);
-      s = safeString(value);
-    }
-    // 3 bytes per UTF-16 unit at most: short strings skip the byte count.
-    if (s.length * 3 > maxBytes && this.byteLength(s) > maxBytes) {
-      s = cutToBytes(s, maxBytes, this.byteLength);
-      this.warn(`long:${field}`, `${field} was longer than ${maxBytes} bytes and was truncated`);
-    }
-    const track = { issues: 0 };
-    const q = quoteString(s, track);
-    if (track.issues) this.warn(`surrogate:${field}`, `${field} had invalid UTF-16 (lone surrogates), replaced with U+FFFD`);
+    const s = this.textValue(value, maxBytes, field);
+    if (s === undefined) return undefined;
+    this.track.issues = 0;
+    const q = quoteString(s, this.track);
+    if (this.track.issues) this.warnSurrogate(field);
     return q;
   }
 
@@ -140,125 +165,217 @@ export class Encoder {
     return Math.round(ms * 1000) / 1000;
   }
 
-  event(d: EventDraft): string {
+  /** Writes the event's JSON to `out`. */
+  event(d: EventDraft, out: ByteWriter): void {
     let type = "custom";
     if (typeof d.type === "string" && EVENT_TYPES.has(d.type)) type = d.type;
     else if (d.type !== undefined) this.warn("type", `unknown event type ${safeString(d.type)}; sent as custom`);
 
-    let s = `{"id":${d.id},"session_id":${d.sessionId},"type":"${type}","started_at":${timeText(d.startedAt)}`;
-    if (d.parentId !== undefined) s += `,"parent_id":${d.parentId}`;
+    out.ascii('{"id":');
+    out.utf8(d.id);
+    out.ascii(',"session_id":');
+    out.utf8(d.sessionId);
+    out.ascii(',"type":"');
+    out.ascii(type);
+    out.ascii('","started_at":');
+    writeTime(out, d.startedAt);
+    if (d.parentId !== undefined) {
+      out.ascii(',"parent_id":');
+      out.utf8(d.parentId);
+    }
     if (d.endedAt !== undefined) {
       let ended = d.endedAt;
       if (ended < d.startedAt) {
         this.warn("ended_at", "ended_at was before started_at; set to started_at");
         ended = d.startedAt;
       }
-      s += `,"ended_at":${timeText(ended)}`;
+      out.ascii(',"ended_at":');
+      writeTime(out, ended);
     }
-    const name = this.text(d.name, LIMITS.nameBytes, "name");
-    if (name !== undefined) s += `,"name":${name}`;
-    const agent = this.text(d.agent, LIMITS.agentBytes, "agent");
-    if (agent !== undefined) s += `,"agent":${agent}`;
+    this.textField(out, ',"name":', d.name, LIMITS.nameBytes, "name");
+    this.textField(out, ',"agent":', d.agent, LIMITS.agentBytes, "agent");
     if (d.status !== undefined) {
-      if (typeof d.status === "string" && EVENT_STATUSES.has(d.status)) s += `,"status":"${d.status}"`;
-      else this.warn("status", `unknown event status ${safeString(d.status)}; ignored`);
+      if (typeof d.status === "string" && EVENT_STATUSES.has(d.status)) {
+        out.ascii(',"status":"');
+        out.ascii(d.status);
+        out.byte(0x22);
+      } else {
+        this.warn("status", `unknown event status ${safeString(d.status)}; ignored`);
+      }
     }
-    if (d.inputJson !== undefined) s += `,"input":${d.inputJson}`;
-    if (d.outputJson !== undefined) s += `,"output":${d.outputJson}`;
-    if (d.error !== undefined && d.error !== null) s += `,"error":${this.errorJson(d.error)}`;
-    const model = this.text(d.model, LIMITS.modelBytes, "model");
-    if (model !== undefined) s += `,"model":${model}`;
-    const provider = this.text(d.provider, LIMITS.modelBytes, "provider");
-    if (provider !== undefined) s += `,"provider":${provider}`;
-    if (d.usage !== undefined && d.usage !== null) {
-      const usage = this.usage(d.usage);
-      if (usage !== undefined) s += `,"usage":${usage}`;
+    this.payloadField(out, ',"input":', d.inputJson, d.input, "input");
+    this.payloadField(out, ',"output":', d.outputJson, d.output, "output");
+    if (d.error !== undefined && d.error !== null) {
+      out.ascii(',"error":');
+      out.utf8(this.errorJson(d.error));
     }
+    this.textField(out, ',"model":', d.model, LIMITS.modelBytes, "model");
+    this.textField(out, ',"provider":', d.provider, LIMITS.modelBytes, "provider");
+    if (d.usage !== undefined && d.usage !== null) this.usage(out, d.usage);
     if (d.costUsd !== undefined && d.costUsd !== null) {
-      if (typeof d.costUsd === "number" && Number.isFinite(d.costUsd) && d.costUsd >= 0) s += `,"cost_usd":${d.costUsd}`;
-      else this.warn("cost_usd", "costUsd must be a finite number >= 0; ignored");
+      if (typeof d.costUsd === "number" && Number.isFinite(d.costUsd) && d.costUsd >= 0) {
+        out.ascii(',"cost_usd":');
+        out.ascii(String(d.costUsd));
+      } else {
+        this.warn("cost_usd", "costUsd must be a finite number >= 0; ignored");
+      }
     }
-    if (d.attributes !== undefined && d.attributes !== null) s += `,"attributes":${this.objectJson(d.attributes, "attributes")}`;
-    if (d.tags !== undefined && d.tags !== null) {
-      const tags = this.tags(d.tags);
-      if (tags !== undefined) s += `,"tags":${tags}`;
-    }
-    const traceId = this.id(d.traceId, "trace_id");
-    if (traceId !== undefined) s += `,"trace_id":${traceId}`;
-    const spanId = this.id(d.spanId, "span_id");
-    if (spanId !== undefined) s += `,"span_id":${spanId}`;
-    return s + "}";
+    if (d.attributes !== undefined && d.attributes !== null) this.objectField(out, ',"attributes":', d.attributes, "attributes");
+    if (d.tags !== undefined && d.tags !== null) this.tags(out, d.tags);
+    this.idField(out, ',"trace_id":', d.traceId, "trace_id");
+    this.idField(out, ',"span_id":', d.spanId, "span_id");
+    out.byte(0x7d);
   }
 
-  session(d: SessionDraft): string {
-    let s = `{"id":${d.id}`;
-    const name = this.text(d.name, LIMITS.nameBytes, "session.name");
-    if (name !== undefined) s += `,"name":${name}`;
-    const agent = this.text(d.agent, LIMITS.agentBytes, "session.agent");
-    if (agent !== undefined) s += `,"agent":${agent}`;
-    const userId = this.text(d.userId, LIMITS.agentBytes, "session.user_id");
-    if (userId !== undefined) s += `,"user_id":${userId}`;
-    if (d.tags !== undefined && d.tags !== null) {
-      const tags = this.tags(d.tags);
-      if (tags !== undefined) s += `,"tags":${tags}`;
-    }
-    if (d.metadata !== undefined && d.metadata !== null) s += `,"metadata":${this.objectJson(d.metadata, "metadata")}`;
+  /** Writes the session update's JSON to `out`. */
+  session(d: SessionDraft, out: ByteWriter): void {
+    out.ascii('{"id":');
+    out.utf8(d.id);
+    this.textField(out, ',"name":', d.name, LIMITS.nameBytes, "session.name");
+    this.textField(out, ',"agent":', d.agent, LIMITS.agentBytes, "session.agent");
+    this.textField(out, ',"user_id":', d.userId, LIMITS.agentBytes, "session.user_id");
+    if (d.tags !== undefined && d.tags !== null) this.tags(out, d.tags);
+    if (d.metadata !== undefined && d.metadata !== null) this.objectField(out, ',"metadata":', d.metadata, "metadata");
     if (d.status !== undefined) {
-      if (SESSION_STATUSES.has(d.status)) s += `,"status":"${d.status}"`;
-      else this.warn("session.status", `unknown session status ${safeString(d.status)}; ignored`);
+      if (SESSION_STATUSES.has(d.status)) {
+        out.ascii(',"status":"');
+        out.ascii(d.status);
+        out.byte(0x22);
+      } else {
+        this.warn("session.status", `unknown session status ${safeString(d.status)}; ignored`);
+      }
     }
-    if (d.startedAt !== undefined) s += `,"started_at":${timeText(d.startedAt)}`;
-    if (d.endedAt !== undefined) s += `,"ended_at":${timeText(d.endedAt)}`;
-    return s + "}";
+    if (d.startedAt !== undefined) {
+      out.ascii(',"started_at":');
+      writeTime(out, d.startedAt);
+    }
+    if (d.endedAt !== undefined) {
+      out.ascii(',"ended_at":');
+      writeTime(out, d.endedAt);
+    }
+    out.byte(0x7d);
   }
 
-  private objectJson(value: unknown, field: string): string {
+  /** `value` as text of at most `maxBytes` UTF-8 bytes (coerced and cut, reported), or undefined when absent. */
+  private textValue(value: unknown, maxBytes: number, field: string): string | undefined {
+    if (value === undefined || value === null) return undefined;
+    let s: string;
+    if (typeof value === "string") {
+      s = value;
+    } else {
+      this.warn(`type:${field}`, `${field} should be a string; got ${typeof value}, sent as text`);
+      s = safeString(value);
+    }
+    // 3 bytes per UTF-16 unit at most: short strings skip the byte count.
+    if (s.length * 3 > maxBytes && this.support.byteLength(s) > maxBytes) {
+      s = cutToBytes(s, maxBytes, (t) => this.support.byteLength(t));
+      this.warn(`long:${field}`, `${field} was longer than ${maxBytes} bytes and was truncated`);
+    }
+    return s;
+  }
+
+  /** Writes `key` and the value as a JSON string (see `text`), unless it is absent. */
+  private textField(out: ByteWriter, key: string, value: unknown, maxBytes: number, field: string): void {
+    const s = this.textValue(value, maxBytes, field);
+    if (s === undefined) return;
+    out.ascii(key);
+    this.string(out, s, field);
+  }
+
+  /** Writes `key` and the id (see `id`), unless it is absent or empty. */
+  private idField(out: ByteWriter, key: string, value: unknown, field: string): void {
+    const s = this.textValue(value, LIMITS.idBytes, field);
+    if (s === undefined || s === "") return;
+    out.ascii(key);
+    this.string(out, s, field);
+  }
+
+  private string(out: ByteWriter, s: string, field: string): void {
+    this.track.issues = 0;
+    writeJsonString(out, s, this.track);
+    if (this.track.issues) this.warnSurrogate(field);
+  }
+
+  private warnSurrogate(field: string): void {
+    this.warn(`surrogate:${field}`, `${field} had invalid UTF-16 (lone surrogates), replaced with U+FFFD`);
+  }
+
+  private writePayload(value: unknown, field: string, out: ByteWriter): void {
+    const issues = this.json.write(value, out);
+    if (issues) this.reportIssues(issues, field);
+  }
+
+  private payloadField(out: ByteWriter, key: string, json: string | undefined, value: unknown, field: string): void {
+    if (json !== undefined) {
+      out.ascii(key);
+      out.utf8(json);
+    } else if (value !== undefined) {
+      out.ascii(key);
+      this.writePayload(value, field, out);
+    }
+  }
+
+  private objectField(out: ByteWriter, key: string, value: unknown, field: string): void {
     let v = value;
     if (typeof v !== "object" || Array.isArray(v) || v === null) {
       this.warn(`object:${field}`, `${field} must be an object; wrapped as {"value": ...}`);
       v = { value: v };
     }
-    return this.payload(v, field) ?? "{}";
+    out.ascii(key);
+    this.writePayload(v, field, out);
   }
 
-  private tags(value: unknown): string | undefined {
+  private tags(out: ByteWriter, value: unknown): void {
     if (!Array.isArray(value)) {
       this.warn("tags", "tags must be an array of strings; ignored");
-      return undefined;
+      return;
     }
     let list = value;
     if (list.length > LIMITS.tags) {
       this.warn("tags.count", `more than ${LIMITS.tags} tags; the rest were dropped`);
       list = list.slice(0, LIMITS.tags);
     }
-    const parts: string[] = [];
+    out.ascii(',"tags":[');
+    let first = true;
     for (const t of list) {
-      const q = this.text(t, LIMITS.tagBytes, "tag");
-      if (q !== undefined) parts.push(q);
+      const s = this.textValue(t, LIMITS.tagBytes, "tag");
+      if (s === undefined) continue;
+      if (!first) out.byte(0x2c);
+      this.string(out, s, "tag");
+      first = false;
     }
-    return `[${parts.join(",")}]`;
+    out.byte(0x5d);
   }
 
-  private usage(value: unknown): string | undefined {
+  private usage(out: ByteWriter, value: unknown): void {
     if (typeof value !== "object" || value === null) {
       this.warn("usage", "usage must be an object {inputTokens, outputTokens, ...}; ignored");
-      return undefined;
+      return;
     }
     const u = value as Record<string, unknown>;
-    const parts: string[] = [];
-    const add = (wire: string, v: unknown) => {
-      if (v === undefined || v === null) return;
-      if (typeof v === "number" && Number.isFinite(v) && v >= 0) {
-        parts.push(`"${wire}":${Math.min(Math.round(v), Number.MAX_SAFE_INTEGER)}`);
-      } else {
-        this.warn(`usage.${wire}`, `usage ${wire} must be a non-negative number; ignored`);
-      }
-    };
-    add("input_tokens", u["inputTokens"]);
-    add("output_tokens", u["outputTokens"]);
-    add("total_tokens", u["totalTokens"]);
-    add("cached_tokens", u["cachedTokens"]);
-    return parts.length ? `{${parts.join(",")}}` : undefined;
+    const mark = out.length;
+    out.ascii(',"usage":{');
+    const open = out.length;
+    this.count(out, open, "input_tokens", u["inputTokens"]);
+    this.count(out, open, "output_tokens", u["outputTokens"]);
+    this.count(out, open, "total_tokens", u["totalTokens"]);
+    this.count(out, open, "cached_tokens", u["cachedTokens"]);
+    if (out.length === open) out.length = mark; // no valid count: no usage
+    else out.byte(0x7d);
+  }
+
+  /** One token count of `usage` (`open`: where its first one goes). */
+  private count(out: ByteWriter, open: number, wire: string, v: unknown): void {
+    if (v === undefined || v === null) return;
+    if (typeof v === "number" && Number.isFinite(v) && v >= 0) {
+      if (out.length > open) out.byte(0x2c);
+      out.byte(0x22);
+      out.ascii(wire);
+      out.ascii('":');
+      out.uint(Math.min(Math.round(v), Number.MAX_SAFE_INTEGER));
+    } else {
+      this.warn(`usage.${wire}`, `usage ${wire} must be a non-negative number; ignored`);
+    }
   }
 
   private errorJson(value: unknown): string {
@@ -301,11 +418,11 @@ export class Encoder {
     if (issues & Issue.Circular) this.warn(`circular:${field}`, `${field} had circular references, recorded as "[Circular]"`);
     if (issues & Issue.Depth) this.warn(`depth:${field}`, `${field} was nested deeper than ${LIMITS.depth} levels, cut at "[MaxDepth]"`);
     if (issues & Issue.Threw) this.warn(`threw:${field}`, `reading ${field} threw (a getter, Proxy or toJSON); recorded as "[Unserializable]"`);
-    if (issues & Issue.Surrogate) this.warn(`surrogate:${field}`, `${field} had invalid UTF-16 (lone surrogates), replaced with U+FFFD`);
+    if (issues & Issue.Surrogate) this.warnSurrogate(field);
   }
 }
 
-// Digit groups for `timeText`: LEAD[i] is i, GROUP[i] is i in 3 digits, FRACTION[i] is i
+// Digit groups for `writeTime`: LEAD[i] is i, GROUP[i] is i in 3 digits, FRACTION[i] is i
 // thousandths without trailing zeros ("" for 0).
 const LEAD: string[] = [];
 const GROUP: string[] = [];
@@ -317,33 +434,38 @@ for (let i = 0; i < 1000; i++) {
 }
 
 /**
- * `String(ms)` for an epoch-ms time rounded to the microsecond (what `Encoder.time` and the
- * clock make), put together from digit groups. Why: V8 allocates the string of each new number
- * in its old generation (for its number-to-string cache), so two event times per span were old
- * garbage that only a major GC collects; these pieces are young, and gone at the next minor GC.
+ * Writes `String(ms)` for an epoch-ms time rounded to the microsecond (what `Encoder.time` and
+ * the clock make), from digit groups. Why: V8 allocates the string of each new number in its
+ * old generation (for its number-to-string cache), so two event times per span were old
+ * garbage that only a major GC collects.
  */
-export function timeText(ms: number): string {
-  if (!(ms >= 0 && ms < TIME_TEXT_MAX_MS)) return String(ms);
+export function writeTime(out: ByteWriter, ms: number): void {
+  if (!(ms >= 0 && ms < TIME_TEXT_MAX_MS)) return out.ascii(String(ms));
   const us = Math.round(ms * 1000);
-  if (us / 1000 !== ms) return String(ms); // not rounded to the microsecond
+  if (us / 1000 !== ms) return out.ascii(String(ms)); // not rounded to the microsecond
   const frac = us % 1000;
   const whole = (us - frac) / 1000;
   const milli = whole % 1000;
   const seconds = (whole - milli) / 1000;
-  if (seconds === 0) return LEAD[milli]! + FRACTION[frac]!;
-  // Event times come in order: the seconds' digits are those of the last call, most often.
-  if (seconds !== lastSeconds) {
-    let n = seconds;
-    let text = "";
-    while (n >= 1000) {
-      const group = n % 1000;
-      text = GROUP[group]! + text;
-      n = (n - group) / 1000;
+  if (seconds === 0) {
+    out.ascii(LEAD[milli]!);
+  } else {
+    // Event times come in order: the seconds' digits are those of the last call, most often.
+    if (seconds !== lastSeconds) {
+      let n = seconds;
+      let text = "";
+      while (n >= 1000) {
+        const group = n % 1000;
+        text = GROUP[group]! + text;
+        n = (n - group) / 1000;
+      }
+      lastSeconds = seconds;
+      lastSecondsText = LEAD[n]! + text;
     }
-    lastSeconds = seconds;
-    lastSecondsText = LEAD[n]! + text;
+    out.ascii(lastSecondsText);
+    out.ascii(GROUP[milli]!);
   }
-  return lastSecondsText + GROUP[milli]! + FRACTION[frac]!;
+  out.ascii(FRACTION[frac]!);
 }
 let lastSeconds = -1;
 let lastSecondsText = "";

@@ -1,10 +1,10 @@
 // The transport's queue: encoded items (events and session updates) in the order they were
 // recorded, kept as UTF-8 bytes in pages rather than as strings.
 //
-// Why bytes: each item is encoded once, when it is recorded, and its string is garbage at
-// once. Kept as strings, tens of thousands of queued items would be live heap objects that
-// every minor GC of the application has to copy, and each request would need a `join` of its
-// items plus a UTF-8 encoding of the result, in one synchronous step of the event loop. Here a
+// Why bytes: each item is encoded once, when it is recorded, into a reused buffer (bytes.ts)
+// whose bytes are copied here. Kept as strings, tens of thousands of queued items would be live
+// heap objects that every minor GC of the application has to copy, and each request would need
+// a `join` of its items plus a UTF-8 encoding of the result, in one synchronous step of the event loop. Here a
 // batch is a few ranges of pages; its body is a memcpy of those ranges (`writeBody`, which can
 // pause between steps), and the pages live outside the JS heap.
 //
@@ -37,14 +37,6 @@ function ascii(text: string): Uint8Array {
 const EVENTS_OPEN = ascii('{"events":[');
 const SESSIONS_OPEN = ascii(',"sessions":[');
 const BODY_CLOSE = ascii("}");
-
-/** How the queue gets and fills byte pages (the platform's: Buffers in Node). */
-export interface ByteSupport {
-  alloc(size: number): Uint8Array;
-  /** Writes `text` as UTF-8 at `offset` of a page made by `alloc`; returns the bytes written. */
-  writeUtf8(text: string, dest: Uint8Array, offset: number): number;
-  byteLength(text: string): number;
-}
 
 // The per-item index is in typed arrays too (outside the JS heap from 64 bytes on), so that
 // queued items leave nothing on the heap for the garbage collector to trace or promote.
@@ -210,7 +202,8 @@ export class ItemQueue {
     }
   };
 
-  constructor(private readonly support: ByteSupport) {}
+  /** `alloc` makes the byte pages (the platform's: Buffers in Node). */
+  constructor(private readonly alloc: (size: number) => Uint8Array) {}
 
   /** Items queued. */
   get length(): number {
@@ -233,25 +226,20 @@ export class ItemQueue {
     return page !== undefined && page.head < page.count ? page.firstSeq + page.head : undefined;
   }
 
-  /** Appends one item (its JSON text); returns its sequence number. */
-  push(kind: ItemKind, text: string): number {
+  /** Appends one item, its JSON text as UTF-8 in `item[0, size)`; returns its sequence number. */
+  push(kind: ItemKind, item: Uint8Array, size: number): number {
     let page = this.tail;
-    const room = page === undefined ? 0 : page.bytes.length - page.used;
-    // A UTF-16 unit is at most 3 UTF-8 bytes: only an item near the end of a page is measured.
-    if (page === undefined || room < text.length * 3 + 1) {
-      const need = this.support.byteLength(text) + 1;
-      if (page === undefined || room < need) page = this.addPage(Math.max(PAGE_BYTES, need));
-    }
+    if (page === undefined || page.bytes.length - page.used < size + 1) page = this.addPage(Math.max(PAGE_BYTES, size + 1));
     const start = page.used;
-    const written = this.support.writeUtf8(text, page.bytes, start);
-    page.bytes[start + written] = COMMA;
-    page.used = start + written + 1;
+    page.bytes.set(item.subarray(0, size), start);
+    page.bytes[start + size] = COMMA;
+    page.used = start + size + 1;
     if (page.count === page.ends.length) growIndex(page);
     page.ends[page.count] = page.used;
     page.kinds[page.count] = kind === "event" ? EVENT : SESSION;
     page.count++;
     this.count++;
-    this.byteCount += written + 1;
+    this.byteCount += size + 1;
     return this.nextSeq++;
   }
 
@@ -320,7 +308,7 @@ export class ItemQueue {
       page.retired = false;
     } else {
       page = {
-        bytes: this.support.alloc(size),
+        bytes: this.alloc(size),
         used: 0,
         count: 0,
         ends: new Uint32Array(PAGE_ITEMS),

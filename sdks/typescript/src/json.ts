@@ -2,7 +2,10 @@
 // cycles become "[Circular]", BigInt a decimal string, lone UTF-16 surrogates U+FFFD, Errors
 // {type, message, stack}, Map/Set objects/arrays, binary data a base64 summary, values past the
 // depth limit "[MaxDepth]", and text past the size budget is cut with a marker. The output is
-// a snapshot: later mutation of the value does not change what is sent.
+// a snapshot: later mutation of the value does not change what is sent. The text is written
+// as UTF-8 straight into a ByteWriter (bytes.ts), without building strings.
+
+import type { ByteWriter } from "./bytes.js";
 
 /** Problems found while encoding (a bit set), reported once per kind by the client. */
 export const Issue = {
@@ -18,12 +21,6 @@ export interface EncodeLimits {
   maxBytes: number;
   /** Deepest nesting of objects and arrays kept. */
   maxDepth: number;
-}
-
-export interface Encoded {
-  /** The JSON text; undefined when the value itself is undefined (field omitted). */
-  json: string | undefined;
-  issues: number;
 }
 
 /** Characters JSON.stringify would escape, plus surrogates (which may be lone). */
@@ -56,8 +53,49 @@ export function quoteString(s: string, track?: { issues: number }): string {
   return q;
 }
 
-const KEY_CACHE = new Map<string, string>();
-const KEY_CACHE_MAX = 4096;
+const hasOwn = Object.prototype.hasOwnProperty;
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+/** Strings up to this length are checked for escapes by a loop as they are copied. */
+const SHORT_STRING = 64;
+
+/**
+ * Writes `s` as a JSON string literal (like `quoteString`) to `out`; returns the literal's
+ * length in UTF-16 units (the unit of `JsonWriter`'s budget).
+ */
+export function writeJsonString(out: ByteWriter, s: string, track?: { issues: number }): number {
+  const n = s.length;
+  if (n <= SHORT_STRING) {
+    // Printable ASCII without quotes or backslashes, the common case, is copied as it is checked.
+    out.reserve(n + 2);
+    const b = out.bytes;
+    let p = out.length;
+    b[p++] = QUOTE;
+    let i = 0;
+    for (; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 0x20 || c >= 0x80 || c === QUOTE || c === BACKSLASH) break;
+      b[p++] = c;
+    }
+    if (i === n) {
+      b[p++] = QUOTE;
+      out.length = p;
+      return n + 2;
+    }
+  }
+  if (!NEEDS_ESCAPE.test(s)) {
+    out.byte(QUOTE);
+    out.utf8(s);
+    out.byte(QUOTE);
+    return n + 2;
+  }
+  const q = quoteString(s, track);
+  out.utf8(q);
+  return q.length;
+}
 
 /** `s` cut to at most `n` UTF-16 units without splitting a surrogate pair. */
 function cut(s: string, n: number): string {
@@ -66,100 +104,147 @@ function cut(s: string, n: number): string {
   return s.slice(0, c >= 0xd800 && c <= 0xdbff ? n - 1 : n);
 }
 
-class Writer {
+/**
+ * Writes the JSON text of values within limits. One is reused for every value; a value whose
+ * own code (a getter, toJSON) records another item while it is written gets a writer of its own.
+ */
+export class JsonWriter {
+  private out: ByteWriter | undefined;
   /** Budget left, in UTF-16 units of output. */
-  remaining: number;
+  private remaining = 0;
+  /** Problems found so far in the value being written (`Issue` bits). */
   issues = 0;
   private readonly ancestors: object[] = [];
+  private busy = false;
 
-  constructor(
-    budget: number,
-    private readonly maxDepth: number,
-  ) {
-    this.remaining = budget;
+  constructor(private readonly limits: EncodeLimits) {}
+
+  /**
+   * Writes the JSON of `value` to `out` (nothing for undefined, which JSON omits); returns the
+   * problems found (`Issue` bits). Never throws. Text over the byte limit is written again with
+   * a smaller budget until it fits.
+   */
+  write(value: unknown, out: ByteWriter): number {
+    if (this.busy) return new JsonWriter(this.limits).write(value, out);
+    this.busy = true;
+    const { maxBytes } = this.limits;
+    const start = out.length;
+    let budget = maxBytes;
+    let issues = 0;
+    try {
+      this.out = out;
+      for (let attempt = 0; attempt < 4; attempt++) {
+        this.remaining = budget;
+        this.issues = 0;
+        try {
+          this.value(value, 0);
+        } catch {
+          // Only reachable through a bug or an exotic host object; never let it escape.
+          out.length = start;
+          out.ascii('"[Unserializable]"');
+          this.issues |= Issue.Threw;
+        }
+        issues |= this.issues;
+        const bytes = out.length - start;
+        if (bytes <= maxBytes) return issues;
+        out.length = start;
+        issues |= Issue.Truncated;
+        budget = Math.floor((budget * maxBytes * 0.95) / bytes);
+      }
+      out.ascii('"[Truncated]"');
+      return issues | Issue.Truncated;
+    } finally {
+      // (ancestors is empty again: every push has its pop. Emptied by setting its length, it
+      // would let go of its backing store and allocate a new one for the next value.)
+      this.out = undefined;
+      this.busy = false;
+    }
   }
 
-  quote(s: string): string {
+  private quote(s: string): void {
     if (s.length + 2 > this.remaining) {
       const keep = Math.max(0, this.remaining - 40);
       s = cut(s, keep) + `…[truncated ${s.length - keep} chars]`;
       this.issues |= Issue.Truncated;
     }
-    const q = quoteString(s, this);
-    this.remaining -= q.length;
-    return q;
+    this.remaining -= writeJsonString(this.out!, s, this);
   }
 
-  /** A quoted object key; keys repeat across values of one shape, so short ones are cached. */
-  key(k: string): string {
-    if (k.length > 64) return this.quote(k);
-    let q = KEY_CACHE.get(k);
-    if (q === undefined) {
-      const before = this.issues;
-      q = quoteString(k, this);
-      if (this.issues === before) {
-        if (KEY_CACHE.size >= KEY_CACHE_MAX) KEY_CACHE.clear();
-        KEY_CACHE.set(k, q);
-      }
-    }
-    this.remaining -= q.length;
-    return q;
+  private key(k: string): void {
+    if (k.length > SHORT_STRING) this.quote(k);
+    else this.remaining -= writeJsonString(this.out!, k, this);
   }
 
-  /** JSON text of `v`, or undefined where JSON omits the value (undefined). */
-  value(v: unknown, depth: number): string | undefined {
+  /** Writes the JSON of `v`; false (nothing written) where JSON omits the value (undefined). */
+  private value(v: unknown, depth: number): boolean {
+    const out = this.out!;
     switch (typeof v) {
       case "string":
-        return this.quote(v);
+        this.quote(v);
+        return true;
       case "number":
         this.remaining -= 8;
-        return Number.isFinite(v) ? String(v) : "null";
+        if (!Number.isFinite(v)) out.ascii("null");
+        else if (!Number.isSafeInteger(v)) out.ascii(String(v));
+        else if (v < 0) {
+          out.byte(0x2d);
+          out.uint(-v);
+        } else out.uint(v);
+        return true;
       case "boolean":
         this.remaining -= 5;
-        return v ? "true" : "false";
+        out.ascii(v ? "true" : "false");
+        return true;
       case "bigint":
-        return this.quote(v.toString());
+        this.quote(v.toString());
+        return true;
       case "undefined":
-        return undefined;
+        return false;
       case "symbol":
-        return this.quote(v.toString());
+        this.quote(v.toString());
+        return true;
       case "function":
-        return this.quote(`[Function: ${(v as { name?: unknown }).name || "anonymous"}]`);
+        this.quote(`[Function: ${(v as { name?: unknown }).name || "anonymous"}]`);
+        return true;
       default:
         if (v === null) {
           this.remaining -= 4;
-          return "null";
+          out.ascii("null");
+        } else {
+          this.object(v as object, depth);
         }
-        return this.object(v as object, depth);
+        return true;
     }
   }
 
-  private object(v: object, depth: number): string {
+  private object(v: object, depth: number): void {
     if (this.ancestors.includes(v)) {
       this.issues |= Issue.Circular;
       return this.quote("[Circular]");
     }
-    if (depth >= this.maxDepth) {
+    if (depth >= this.limits.maxDepth) {
       this.issues |= Issue.Depth;
       return this.quote("[MaxDepth]");
     }
     if (this.remaining <= 0) {
       this.issues |= Issue.Truncated;
-      return '"[Truncated]"';
+      return this.out!.ascii('"[Truncated]"');
     }
+    const mark = this.out!.length;
     this.ancestors.push(v);
     try {
-      return this.objectBody(v, depth + 1);
+      this.objectBody(v, depth + 1);
     } catch {
       // A throwing getter, Proxy trap or toJSON: keep the rest of the value.
+      this.out!.length = mark;
       this.issues |= Issue.Threw;
-      return this.quote("[Unserializable]");
+      this.quote("[Unserializable]");
     } finally {
       this.ancestors.pop();
     }
   }
 
-  private objectBody(v: object, depth: number): string {
+  private objectBody(v: object, depth: number): void {
     const proto: unknown = Object.getPrototypeOf(v);
     // Plain objects (the common case) skip the type checks below.
     if ((proto === Object.prototype || proto === null) && typeof (v as { toJSON?: unknown }).toJSON !== "function") {
@@ -168,7 +253,7 @@ class Writer {
     if (Array.isArray(v)) return this.array(v, depth);
     if (v instanceof Date) {
       const t = v.getTime();
-      return Number.isNaN(t) ? "null" : this.quote(v.toISOString());
+      return Number.isNaN(t) ? this.out!.ascii("null") : this.quote(v.toISOString());
     }
     if (v instanceof Error) return this.error(v, depth);
     if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer) return this.binary(v);
@@ -179,24 +264,34 @@ class Writer {
     }
     if (v instanceof Set) return this.array(Array.from(v), depth);
     if (v instanceof String || v instanceof Number || v instanceof Boolean) {
-      return this.value(v.valueOf(), depth) ?? "null";
+      if (!this.value(v.valueOf(), depth)) this.out!.ascii("null");
+      return;
     }
     const toJSON = (v as { toJSON?: unknown }).toJSON;
     if (typeof toJSON === "function") {
       const replaced: unknown = toJSON.call(v);
-      if (replaced !== v) return this.value(replaced, depth) ?? "null";
+      if (replaced !== v) {
+        if (!this.value(replaced, depth)) this.out!.ascii("null");
+        return;
+      }
     }
     return this.plain(v as Record<string, unknown>, depth);
   }
 
-  /** Own enumerable string keys, like JSON.stringify; a throwing getter becomes "[Thrown]". */
-  private plain(v: Record<string, unknown>, depth: number): string {
-    let out = "{";
+  /**
+   * Own enumerable string keys, like JSON.stringify; a throwing getter becomes "[Thrown]".
+   * (for-in with an own-property check, unlike Object.keys, allocates no array of keys.)
+   */
+  private plain(v: Record<string, unknown>, depth: number): void {
+    const out = this.out!;
+    out.byte(0x7b);
     let first = true;
-    for (const k of Object.keys(v)) {
+    for (const k in v) {
+      if (!hasOwn.call(v, k)) continue;
       if (this.remaining <= 0) {
         this.issues |= Issue.Truncated;
-        out += (first ? "" : ",") + '"…":"[Truncated]"';
+        if (!first) out.byte(COMMA);
+        out.utf8('"…":"[Truncated]"');
         break;
       }
       let val: unknown;
@@ -206,12 +301,14 @@ class Writer {
         this.issues |= Issue.Threw;
         val = "[Thrown]";
       }
-      const json = this.value(val, depth);
-      if (json === undefined) continue;
-      out += (first ? "" : ",") + this.key(k) + ":" + json;
+      if (val === undefined) continue;
+      if (!first) out.byte(COMMA);
+      this.key(k);
+      out.byte(COLON);
+      this.value(val, depth);
       first = false;
     }
-    return out + "}";
+    out.byte(0x7d);
   }
 
   private keyOf(k: unknown): string {
@@ -219,38 +316,45 @@ class Writer {
     return String(k);
   }
 
-  private entries(entries: [string, unknown][], depth: number): string {
-    let out = "{";
+  private entries(entries: [string, unknown][], depth: number): void {
+    const out = this.out!;
+    out.byte(0x7b);
     let first = true;
     for (const [k, val] of entries) {
       if (this.remaining <= 0) {
         this.issues |= Issue.Truncated;
-        out += (first ? "" : ",") + '"…":"[Truncated]"';
+        if (!first) out.byte(COMMA);
+        out.utf8('"…":"[Truncated]"');
         break;
       }
-      const json = this.value(val, depth);
-      if (json === undefined) continue;
-      out += (first ? "" : ",") + this.quote(k) + ":" + json;
+      if (val === undefined) continue;
+      if (!first) out.byte(COMMA);
+      this.quote(k);
+      out.byte(COLON);
+      this.value(val, depth);
       first = false;
     }
-    return out + "}";
+    out.byte(0x7d);
   }
 
-  private array(items: ArrayLike<unknown>, depth: number): string {
-    let out = "[";
+  private array(items: ArrayLike<unknown>, depth: number): void {
+    const out = this.out!;
+    out.byte(0x5b);
     for (let i = 0; i < items.length; i++) {
       if (this.remaining <= 0) {
         this.issues |= Issue.Truncated;
-        out += (i === 0 ? "" : ",") + '"[Truncated]"';
+        if (i > 0) out.byte(COMMA);
+        out.ascii('"[Truncated]"');
         break;
       }
-      out += (i === 0 ? "" : ",") + (this.value(items[i], depth) ?? "null");
+      if (i > 0) out.byte(COMMA);
+      if (!this.value(items[i], depth)) out.ascii("null");
       this.remaining -= 1;
     }
-    return out + "]";
+    out.byte(0x5d);
   }
 
-  private error(e: Error, depth: number): string {
+  private error(e: Error, depth: number): void {
     const fields: [string, unknown][] = [
       ["type", errorTypeName(e)],
       ["message", e.message],
@@ -261,18 +365,22 @@ class Writer {
     }
     const cause = (e as { cause?: unknown }).cause;
     if (cause !== undefined && !Object.keys(e).includes("cause")) fields.push(["cause", cause]);
-    return this.entries(fields, depth);
+    this.entries(fields, depth);
   }
 
-  private binary(v: ArrayBufferView | ArrayBuffer): string {
+  private binary(v: ArrayBufferView | ArrayBuffer): void {
+    const out = this.out!;
+    const mark = out.length;
     const bytes =
       v instanceof ArrayBuffer ? new Uint8Array(v) : new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
     const kind = (v as { constructor?: { name?: string } }).constructor?.name || "ArrayBuffer";
     const preview = bytes.subarray(0, BINARY_PREVIEW_BYTES);
-    let out = `{"type":${this.quote(kind)},"byteLength":${bytes.length},"base64":"${base64(preview)}"`;
-    if (preview.length < bytes.length) out += ',"truncated":true';
-    this.remaining -= out.length;
-    return out + "}";
+    out.ascii('{"type":');
+    this.quote(kind);
+    out.ascii(`,"byteLength":${bytes.length},"base64":"${base64(preview)}"`);
+    if (preview.length < bytes.length) out.ascii(',"truncated":true');
+    out.byte(0x7d);
+    this.remaining -= out.length - mark;
   }
 }
 
@@ -306,32 +414,4 @@ function base64(bytes: Uint8Array): string {
     out += i + 1 < bytes.length ? B64[(n >> 6) & 63]! + "=" : "==";
   }
   return out;
-}
-
-/**
- * JSON text of `value` within `limits`. Never throws. `byteLength` measures UTF-8 size; it is
- * only called for large outputs, which are re-encoded with a smaller budget until they fit.
- */
-export function encodeJson(value: unknown, limits: EncodeLimits, byteLength: (s: string) => number): Encoded {
-  let budget = limits.maxBytes;
-  let issues = 0;
-  for (let attempt = 0; attempt < 4; attempt++) {
-    const w = new Writer(budget, limits.maxDepth);
-    let json: string | undefined;
-    try {
-      json = w.value(value, 0);
-    } catch {
-      // Only reachable through a bug or an exotic host object; never let it escape.
-      json = JSON.stringify("[Unserializable]");
-      w.issues |= Issue.Threw;
-    }
-    issues |= w.issues;
-    // UTF-8 needs at most 3 bytes per UTF-16 unit, so short text cannot be over the limit.
-    if (json === undefined || json.length * 3 <= limits.maxBytes) return { json, issues };
-    const bytes = byteLength(json);
-    if (bytes <= limits.maxBytes) return { json, issues };
-    issues |= Issue.Truncated;
-    budget = Math.floor((budget * limits.maxBytes * 0.95) / bytes);
-  }
-  return { json: JSON.stringify("[Truncated]"), issues: issues | Issue.Truncated };
 }

@@ -106,8 +106,9 @@ export function nodePlatform(): Platform {
     gzip: gzipBytes,
     byteLength: (text) => Buffer.byteLength(text, "utf8"),
     // Not from Buffer's shared pool: a page is freed when its items are sent.
-    allocBytes: (size) => Buffer.allocUnsafeSlow(size),
+    alloc: (size) => Buffer.allocUnsafeSlow(size),
     writeUtf8: (text, dest, offset) => (dest as Buffer).write(text, offset, "utf8"),
+    readUtf8: (bytes, start, end) => (bytes as Buffer).toString("utf8", start, end),
     env: (name) => process.env[name],
     onExit: (hook) => {
       exitHooks.add(hook);

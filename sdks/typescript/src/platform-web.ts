@@ -2,7 +2,7 @@
 // `pagehide` for the final flush. Context follows async continuations only where the runtime
 // offers a global AsyncLocalStorage (some edge runtimes do); elsewhere it is synchronous.
 
-import { SyncContextStore, utf8Length, writeUtf8, type ContextStore, type Platform } from "./platform.js";
+import { readUtf8, SyncContextStore, utf8Length, writeUtf8, type ContextStore, type Platform } from "./platform.js";
 
 interface AlsLike<T> {
   getStore(): T | undefined;
@@ -16,6 +16,7 @@ interface WebGlobals {
   Blob?: new (parts: Uint8Array[]) => { stream(): { pipeThrough(t: unknown): unknown } };
   Response?: new (body: unknown) => { arrayBuffer(): Promise<ArrayBuffer> };
   TextEncoder?: new () => { encodeInto(text: string, dest: Uint8Array): { read: number; written: number } };
+  TextDecoder?: new () => { decode(bytes: Uint8Array): string };
   process?: { env?: Record<string, string | undefined> };
   addEventListener?: (type: string, listener: () => void) => void;
   removeEventListener?: (type: string, listener: () => void) => void;
@@ -63,6 +64,13 @@ function utf8Writer(): Platform["writeUtf8"] {
   return (text, dest, offset) => encoder.encodeInto(text, dest.subarray(offset)).written;
 }
 
+function utf8Reader(): Platform["readUtf8"] {
+  const Decoder = g.TextDecoder;
+  if (typeof Decoder !== "function") return readUtf8;
+  const decoder = new Decoder();
+  return (bytes, start, end) => decoder.decode(bytes.subarray(start, end));
+}
+
 export function webPlatform(): Platform {
   const Als = g.AsyncLocalStorage;
   const asyncContext = typeof Als === "function";
@@ -73,8 +81,9 @@ export function webPlatform(): Platform {
     randomFill,
     gzip: compressionGzip(),
     byteLength: utf8Length,
-    allocBytes: (size) => new Uint8Array(size),
+    alloc: (size) => new Uint8Array(size),
     writeUtf8: utf8Writer(),
+    readUtf8: utf8Reader(),
     env: (name) => {
       try {
         return g.process?.env?.[name];

@@ -1,6 +1,7 @@
 // What the SDK needs from its runtime, so the core stays free of Node- and browser-specific
 // imports. `node.ts` and `index.ts` (browsers, edge) each pass their own implementation.
 
+import type { ByteSupport } from "./bytes.js";
 import type { FetchInit, FetchResponseLike } from "./types.js";
 
 /**
@@ -21,7 +22,8 @@ export interface ContextStore<T> {
   run<R, A>(value: T, fn: (arg: A) => R, arg: A): R;
 }
 
-export interface Platform {
+/** As ByteSupport: the byte arrays of the queue, of request bodies and of encoding, and UTF-8. */
+export interface Platform extends ByteSupport {
   /** A new context store (AsyncLocalStorage in Node). */
   createContext<T>(): ContextStore<T>;
   /** Whether contexts follow async continuations (false: only synchronous nesting). */
@@ -30,15 +32,6 @@ export interface Platform {
   randomFill(bytes: Uint8Array): void;
   /** gzip of a request body, or undefined when the runtime cannot compress. */
   gzip: ((body: Uint8Array) => Promise<Uint8Array>) | undefined;
-  /** UTF-8 byte length of a string. */
-  byteLength(text: string): number;
-  /** A byte array for the queue's pages; its contents may start uninitialised. */
-  allocBytes(size: number): Uint8Array;
-  /**
-   * Writes `text` as UTF-8 into `dest` (made by `allocBytes`) at `offset`; returns the bytes
-   * written. REQUIRES: `dest` has room for all of them.
-   */
-  writeUtf8(text: string, dest: Uint8Array, offset: number): number;
   /** An environment variable, when the runtime has an environment. */
   env(name: string): string | undefined;
   /**
@@ -134,4 +127,39 @@ export function writeUtf8(text: string, dest: Uint8Array, offset: number): numbe
     }
   }
   return o - offset;
+}
+
+/** The text of UTF-8 bytes [start, end) (as `writeUtf8` writes them: valid UTF-8). */
+export function readUtf8(bytes: Uint8Array, start: number, end: number): string {
+  let out = "";
+  const units: number[] = [];
+  for (let i = start; i < end; ) {
+    const b = bytes[i]!;
+    let c: number;
+    if (b < 0x80) {
+      c = b;
+      i += 1;
+    } else if (b < 0xe0) {
+      c = ((b & 0x1f) << 6) | (bytes[i + 1]! & 0x3f);
+      i += 2;
+    } else if (b < 0xf0) {
+      c = ((b & 0x0f) << 12) | ((bytes[i + 1]! & 0x3f) << 6) | (bytes[i + 2]! & 0x3f);
+      i += 3;
+    } else {
+      c = ((b & 0x07) << 18) | ((bytes[i + 1]! & 0x3f) << 12) | ((bytes[i + 2]! & 0x3f) << 6) | (bytes[i + 3]! & 0x3f);
+      i += 4;
+    }
+    if (c >= 0x10000) {
+      c -= 0x10000;
+      units.push(0xd800 + (c >> 10), 0xdc00 + (c & 0x3ff));
+    } else {
+      units.push(c);
+    }
+    // fromCharCode takes its units as arguments: a bounded number per call.
+    if (units.length >= 4096) {
+      out += String.fromCharCode.apply(null, units);
+      units.length = 0;
+    }
+  }
+  return out + String.fromCharCode.apply(null, units);
 }

@@ -1,7 +1,8 @@
 // Delivery: a bounded in-memory queue of encoded items (events and session updates) and one
 // background sender that posts them in batches to POST /v1/ingest.
 //
-// - Items are encoded to UTF-8 once, when recorded, into the queue's byte pages (item-queue.ts).
+// - Items are encoded to UTF-8 once, when recorded, and copied to the queue's byte pages
+//   (item-queue.ts).
 // - A request body is built in one buffer that is reused from batch to batch (up to 1 MiB), and
 //   the queue's pages are reused once sent: a steady flow of events allocates no new memory
 //   outside the JS heap (which V8 counts towards its next major GC).
@@ -94,18 +95,13 @@ export class Transport {
   private readonly counters = { enqueued: 0, sent: 0, rejected: 0, dropped: 0, failed: 0, retries: 0, requests: 0 };
 
   constructor(private readonly cfg: TransportConfig) {
-    const p = cfg.platform;
-    this.queue = new ItemQueue({
-      alloc: (size) => p.allocBytes(size),
-      writeUtf8: (text, dest, offset) => p.writeUtf8(text, dest, offset),
-      byteLength: (text) => p.byteLength(text),
-    });
+    this.queue = new ItemQueue((size) => cfg.platform.alloc(size));
   }
 
-  /** Queues one encoded item; O(1), never waits. Returns false once stopped. */
-  enqueue(kind: ItemKind, json: string): boolean {
+  /** Queues one item, its JSON as UTF-8 in `item[0, size)` (copied); O(1), never waits. Returns false once stopped. */
+  enqueue(kind: ItemKind, item: Uint8Array, size: number): boolean {
     if (this.stopped) return false;
-    this.queue.push(kind, json);
+    this.queue.push(kind, item, size);
     this.counters.enqueued++;
     if (this.queue.length > this.cfg.maxQueueSize || this.queue.bytes > this.cfg.maxQueueBytes) this.dropOldest();
     if (this.queue.length >= this.cfg.maxBatchSize) this.schedulePump();
@@ -358,11 +354,11 @@ export class Transport {
 
   /** A buffer of `size` bytes for a request body: a view of the reused one when it is small enough. */
   private bodyBytes(size: number): Uint8Array {
-    if (size > BODY_REUSE_MAX_BYTES) return this.cfg.platform.allocBytes(size);
+    if (size > BODY_REUSE_MAX_BYTES) return this.cfg.platform.alloc(size);
     if (this.bodyBuffer === undefined || this.bodyBuffer.length < size) {
       let capacity = 64 * 1024;
       while (capacity < size) capacity *= 2;
-      this.bodyBuffer = this.cfg.platform.allocBytes(Math.min(capacity, BODY_REUSE_MAX_BYTES));
+      this.bodyBuffer = this.cfg.platform.alloc(Math.min(capacity, BODY_REUSE_MAX_BYTES));
     }
     return this.bodyBuffer.subarray(0, size);
   }

@@ -3,14 +3,14 @@
 
 import { describe, expect, it } from "vitest";
 import { ItemQueue, type Batch, type ItemKind } from "../src/item-queue.js";
-import { utf8Length, writeUtf8 } from "../src/platform.js";
 
-const nodeBytes = {
-  alloc: (size: number) => Buffer.allocUnsafeSlow(size),
-  writeUtf8: (text: string, dest: Uint8Array, offset: number) => (dest as Buffer).write(text, offset, "utf8"),
-  byteLength: (text: string) => Buffer.byteLength(text, "utf8"),
-};
-const portableBytes = { alloc: (size: number) => new Uint8Array(size), writeUtf8, byteLength: utf8Length };
+const bufferPages = (size: number) => Buffer.allocUnsafeSlow(size);
+
+/** Queues `json` as its UTF-8 bytes (a view into a larger array, as the client's writer gives them). */
+function push(q: ItemQueue, kind: ItemKind, json: string): number {
+  const bytes = Buffer.from(" " + json + " ");
+  return q.push(kind, bytes.subarray(1), bytes.length - 2);
+}
 
 interface Body {
   events: { id: string; text?: string }[];
@@ -35,13 +35,13 @@ function item(i: number): { kind: ItemKind; id: string; json: string } {
 
 describe("ItemQueue", () => {
   for (const [name, support] of [
-    ["Buffer pages", nodeBytes],
-    ["Uint8Array pages, portable encoder", portableBytes],
+    ["Buffer pages", bufferPages],
+    ["Uint8Array pages", (size: number) => new Uint8Array(size)],
   ] as const) {
     it(`delivers every item once, in order, across pages and batches (${name})`, async () => {
       const q = new ItemQueue(support);
       const items = Array.from({ length: 3000 }, (_, i) => item(i));
-      for (const it of items) q.push(it.kind, it.json);
+      for (const it of items) push(q, it.kind, it.json);
       expect(q.length).toBe(3000);
       expect(q.bytes).toBe(items.reduce((n, it) => n + Buffer.byteLength(it.json) + 1, 0));
       const events: Body["events"] = [];
@@ -66,8 +66,8 @@ describe("ItemQueue", () => {
   }
 
   it("takes at most maxItems and maxBytes, but always one item", () => {
-    const q = new ItemQueue(nodeBytes);
-    for (let i = 0; i < 10; i++) q.push("event", JSON.stringify({ id: `e${i}`, pad: "p".repeat(90) }));
+    const q = new ItemQueue(bufferPages);
+    for (let i = 0; i < 10; i++) push(q, "event", JSON.stringify({ id: `e${i}`, pad: "p".repeat(90) }));
     const size = q.bytes / 10;
     expect(q.take(3, 1e9)!.count).toBe(3);
     expect(q.take(100, size * 2.5)!.count).toBe(2);
@@ -77,10 +77,10 @@ describe("ItemQueue", () => {
   });
 
   it("drops the oldest items and keeps count of sequence numbers and bytes", async () => {
-    const q = new ItemQueue(nodeBytes);
+    const q = new ItemQueue(bufferPages);
     expect(q.headSeq).toBeUndefined();
     const texts = Array.from({ length: 1000 }, (_, i) => JSON.stringify({ id: `d${i}`, pad: "q".repeat(200) }));
-    for (const t of texts) q.push("event", t);
+    for (const t of texts) push(q, "event", t);
     for (let i = 0; i < 600; i++) q.dropOldest();
     expect(q.length).toBe(400);
     expect(q.bytes).toBe(texts.slice(600).reduce((n, t) => n + t.length + 1, 0));
@@ -88,18 +88,18 @@ describe("ItemQueue", () => {
     expect(q.lastSeq).toBe(1000);
     const body = await bodyOf(q.take(1000, 1e9)!);
     expect(body.events.map((e) => e.id)).toEqual(Array.from({ length: 400 }, (_, i) => `d${600 + i}`));
-    q.push("session", '{"id":"s"}');
+    push(q, "session", '{"id":"s"}');
     expect(q.headSeq).toBe(1001);
     expect(q.clear()).toBe(1);
     expect(q.length).toBe(0);
   });
 
   it("keeps taking after its last page was emptied and a new page began", async () => {
-    const q = new ItemQueue(nodeBytes);
+    const q = new ItemQueue(bufferPages);
     const big = (id: string) => JSON.stringify({ id, pad: "t".repeat(40_000) });
-    q.push("event", big("a"));
+    push(q, "event", big("a"));
     expect(q.take(10, 1e9)!.count).toBe(1);
-    q.push("event", big("b")); // does not fit in the rest of the first page
+    push(q, "event", big("b")); // does not fit in the rest of the first page
     expect(q.headSeq).toBe(2);
     const batch = q.take(10, 1e9)!;
     expect(batch.firstSeq).toBe(2);
@@ -107,9 +107,9 @@ describe("ItemQueue", () => {
   });
 
   it("splits a batch in halves that together are the batch (413)", async () => {
-    const q = new ItemQueue(nodeBytes);
+    const q = new ItemQueue(bufferPages);
     const items = Array.from({ length: 901 }, (_, i) => item(i));
-    for (const it of items) q.push(it.kind, it.json);
+    for (const it of items) push(q, it.kind, it.json);
     const batch = q.take(1000, 1e9)!;
     const whole = await bodyOf(batch);
     const parts: Batch[] = [];
@@ -135,8 +135,8 @@ describe("ItemQueue", () => {
   });
 
   it("writes a large body in steps, pausing between them, to the same bytes", async () => {
-    const q = new ItemQueue(nodeBytes);
-    for (let i = 0; i < 300; i++) q.push(i % 10 === 0 ? "session" : "event", JSON.stringify({ id: `w${i}`, pad: "w".repeat(3000) }));
+    const q = new ItemQueue(bufferPages);
+    for (let i = 0; i < 300; i++) push(q, i % 10 === 0 ? "session" : "event", JSON.stringify({ id: `w${i}`, pad: "w".repeat(3000) }));
     const batch = q.take(1000, 1e9)!;
     const once = await batch.writeBody(1 << 30, noPause, fresh);
     let pauses = 0;
@@ -153,10 +153,10 @@ describe("ItemQueue", () => {
   });
 
   it("writes empty arrays when a batch has only events or only sessions", async () => {
-    const q = new ItemQueue(nodeBytes);
-    q.push("session", '{"id":"only"}');
+    const q = new ItemQueue(bufferPages);
+    push(q, "session", '{"id":"only"}');
     expect(Buffer.from(await q.take(10, 1e9)!.writeBody(1 << 30, noPause, fresh)).toString()).toBe('{"events":[],"sessions":[{"id":"only"}]}');
-    q.push("event", '{"id":"e"}');
+    push(q, "event", '{"id":"e"}');
     expect(Buffer.from(await q.take(10, 1e9)!.writeBody(1 << 30, noPause, fresh)).toString()).toBe('{"events":[{"id":"e"}],"sessions":[]}');
   });
 });
@@ -169,11 +169,11 @@ describe("ItemQueue page reuse", () => {
 
   it("reuses a sent page only once no batch reads it, and the unreleased batch stays intact", async () => {
     let allocated = 0;
-    const q = new ItemQueue({ ...nodeBytes, alloc: (size) => (allocated++, Buffer.allocUnsafeSlow(size)) });
-    for (let i = 0; i < 300; i++) q.push("event", text(i));
+    const q = new ItemQueue((size) => (allocated++, Buffer.allocUnsafeSlow(size)));
+    for (let i = 0; i < 300; i++) push(q, "event", text(i));
     const pagesAtFirst = allocated;
     const held = q.take(200, 1e9)!; // not released: its pages must not be written over
-    for (let i = 300; i < 600; i++) q.push("event", text(i));
+    for (let i = 300; i < 600; i++) push(q, "event", text(i));
     expect(q.sparePages).toBe(0);
     expect(allocated).toBeGreaterThan(pagesAtFirst);
     expect(await idsOf(held)).toEqual(range(0, 200));
@@ -181,7 +181,7 @@ describe("ItemQueue page reuse", () => {
     const pooled = q.sparePages;
     expect(pooled).toBeGreaterThan(1);
     const before = allocated;
-    for (let i = 600; i < 700; i++) q.push("event", text(i));
+    for (let i = 600; i < 700; i++) push(q, "event", text(i));
     expect(allocated).toBe(before); // new items went to pooled pages
     expect(q.sparePages).toBeLessThan(pooled);
     const rest = q.take(1000, 1e9)!;
@@ -191,9 +191,9 @@ describe("ItemQueue page reuse", () => {
 
   it("pools a page two batches read only after both are released, and halves release nothing", async () => {
     let allocated = 0;
-    const q = new ItemQueue({ ...nodeBytes, alloc: (size) => (allocated++, Buffer.allocUnsafeSlow(size)) });
+    const q = new ItemQueue((size) => (allocated++, Buffer.allocUnsafeSlow(size)));
     let n = 0;
-    while (allocated < 2) q.push("event", text(n++)); // the first page is full; item n-1 began the second
+    while (allocated < 2) push(q, "event", text(n++)); // the first page is full; item n-1 began the second
     const perPage = n - 1;
     const a = q.take(10, 1e9)!;
     const b = q.take(perPage - 10, 1e9)!; // the rest of the first page: it retires
@@ -208,22 +208,11 @@ describe("ItemQueue page reuse", () => {
   });
 
   it("keeps at most 16 pages, and none larger than a page", () => {
-    const q = new ItemQueue(nodeBytes);
-    for (let i = 0; i < 40 * 60; i++) q.push("event", text(i));
-    q.push("event", JSON.stringify({ id: "huge", pad: "h".repeat(100_000) }));
-    q.push("event", text(0));
+    const q = new ItemQueue(bufferPages);
+    for (let i = 0; i < 40 * 60; i++) push(q, "event", text(i));
+    push(q, "event", JSON.stringify({ id: "huge", pad: "h".repeat(100_000) }));
+    push(q, "event", text(0));
     q.take(1e9, 1e12)!.release();
     expect(q.sparePages).toBe(16);
-  });
-});
-
-describe("writeUtf8", () => {
-  it("encodes as Buffer does, lone surrogates as U+FFFD, and counts as utf8Length", () => {
-    for (const s of ["", "abc", "é", "✓", "🚀", "a\ud800b", "\udc00", "x\ud83d", "mixed é✓🚀 \ud800\udfff end"]) {
-      const dest = new Uint8Array(s.length * 3 + 4);
-      const n = writeUtf8(s, dest, 2);
-      expect(Buffer.from(dest.subarray(2, 2 + n)).equals(Buffer.from(s, "utf8"))).toBe(true);
-      expect(n).toBe(utf8Length(s));
-    }
   });
 });

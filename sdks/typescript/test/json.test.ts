@@ -1,12 +1,20 @@
 // The safe JSON encoder: any value becomes JSON the server accepts, never an exception.
 
 import { describe, expect, it } from "vitest";
-import { Encoder, LIMITS, timeText } from "../src/encode.js";
-import { encodeJson, Issue, toWellFormed } from "../src/json.js";
+import { ByteWriter } from "../src/bytes.js";
+import { Encoder, LIMITS, writeTime } from "../src/encode.js";
+import { Issue, JsonWriter, toWellFormed } from "../src/json.js";
 import { utf8Length } from "../src/platform.js";
+import { nodePlatform } from "../src/platform-node.js";
 
+const support = nodePlatform();
 const limits = { maxBytes: 1_000_000, maxDepth: 100 };
-const enc = (v: unknown, l = limits) => encodeJson(v, l, (s) => Buffer.byteLength(s));
+/** The JSON text JsonWriter writes for `v` (undefined when it writes nothing), and its issues. */
+function enc(v: unknown, l = limits): { json: string | undefined; issues: number } {
+  const w = new ByteWriter(support);
+  const issues = new JsonWriter(l).write(v, w);
+  return { json: w.length === 0 ? undefined : w.textFrom(0), issues };
+}
 const parse = (v: unknown, l = limits): unknown => JSON.parse(enc(v, l).json!);
 
 describe("encodeJson", () => {
@@ -142,7 +150,7 @@ describe("encodeJson", () => {
 
 describe("Encoder field limits", () => {
   const warnings: string[] = [];
-  const e = new Encoder((s) => Buffer.byteLength(s), (key) => warnings.push(key));
+  const e = new Encoder(support, (key) => warnings.push(key));
   const base = {
     id: '"i"',
     sessionId: '"s"',
@@ -154,7 +162,9 @@ describe("Encoder field limits", () => {
     endedAt: undefined,
     status: undefined,
     inputJson: undefined,
+    input: undefined,
     outputJson: undefined,
+    output: undefined,
     error: undefined,
     model: undefined,
     provider: undefined,
@@ -165,7 +175,11 @@ describe("Encoder field limits", () => {
     traceId: undefined,
     spanId: undefined,
   };
-  const event = (over: Partial<typeof base> | Record<string, unknown>) => JSON.parse(e.event({ ...base, ...over })) as Record<string, unknown>;
+  const event = (over: Partial<typeof base> | Record<string, unknown>) => {
+    const w = new ByteWriter(support);
+    e.event({ ...base, ...over }, w);
+    return JSON.parse(w.textFrom(0)) as Record<string, unknown>;
+  };
 
   it("truncates strings to the server's byte limits", () => {
     const ev = event({ name: "é".repeat(2000), agent: "a".repeat(300), model: "m".repeat(300), tags: ["t".repeat(300)] });
@@ -196,7 +210,13 @@ describe("Encoder field limits", () => {
     expect(event({ error: { code: 7 } })["error"]).toEqual({ type: "Object", message: '{"code":7}' });
   });
 
-  it("writes times as String() does (timeText), for every value it is given", () => {
+  it("writes times as String() does (writeTime), for every value it is given", () => {
+    const w = new ByteWriter(support);
+    const timeText = (t: number) => {
+      w.reset();
+      writeTime(w, t);
+      return w.textFrom(0);
+    };
     const times = [0, 0.001, 0.5, 0.05, 0.999, 1, 999, 1000, 1000.5, 1e12, 1764634808123.456, 1764634808123.4, 1764634808123,
       1764634808000.001, 2 ** 43 - 0.001, 2 ** 43, 2 ** 43 + 0.5, 253402300799999, -1.5, -62135596800000, 1e-7, 0.0001, 1 / 3, NaN];
     // Deterministic pseudo-random microsecond times, spread over all magnitudes up to 2^43 ms.

@@ -378,6 +378,31 @@ describe("recorded fields", () => {
     expect(byName().get("snap")).toMatchObject({ input: { n: 1 }, output: { m: 1 } });
   });
 
+  it("records events that the caller's own code records while an event is being encoded", async () => {
+    // toJSON and getters run while the SDK writes the event into its reused buffer.
+    const output = {
+      toJSON: () => {
+        c.span("tool", "from-toJSON", () => ({ inner: c.log({ name: "from-inner", input: { deep: [1, 2] } }) }));
+        return { replaced: true };
+      },
+    };
+    const input = {
+      get lazy() {
+        return c.tool({ name: "from-getter", output: "g" });
+      },
+    };
+    c.span("tool", "outer", () => output, { input });
+    c.log({ name: "after", output });
+    await c.flush();
+    const ev = byName();
+    expect(ev.get("outer")).toMatchObject({ input: { lazy: ev.get("from-getter")!.id }, output: { replaced: true } });
+    expect(ev.get("after")).toMatchObject({ output: { replaced: true } });
+    expect(ev.get("from-getter")).toMatchObject({ type: "tool", output: "g" });
+    expect(ev.get("from-toJSON")!.output).toEqual({ inner: ev.get("from-inner")!.id });
+    expect(ev.get("from-inner")!.input).toEqual({ deep: [1, 2] });
+    expect(errors).toEqual([]);
+  });
+
   it("does not record the output when captureOutput is false", async () => {
     c.span("tool", "secret", () => "password", { captureOutput: false });
     await c.flush();
