@@ -5,8 +5,12 @@
 -- trace id and session id of a template starts with the 8-byte marker ~@OTLP@~; each
 -- request replaces it with 8 hex characters unique to (run tag, wrk thread, request
 -- number), so every request carries new spans (re-sent spans would take the slower
--- replacement path). Lua strings are binary-safe and the replacement keeps every length,
--- so the protobuf stays valid.
+-- replacement path). Every time is a placeholder ("~@T" and a 5-byte offset in
+-- microseconds, little-endian) that becomes a fixed64 of nanoseconds ending about when the
+-- request is sent, as a live exporter's (replaying fixed times would put each request's
+-- spans on hundreds of pages of the time indexes; see write_ingest_templates in run.py).
+-- Lua strings are binary-safe and every replacement keeps its length, so the protobuf
+-- stays valid.
 --
 -- Script arguments (after `--` on the wrk command line):
 --   1: directory holding body-0.pb .. body-(N-1).pb
@@ -23,23 +27,49 @@ package.path = (debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "?.lua
 local common = require("wrk_common")
 setup, done = common.setup, common.done
 
-local parts = {}
-local nparts = 0
+local templates = {}  -- templates[i] = {pieces = {...}, span = largest time offset (us)}
 local counter = 0
 local tag = "00"
 local spans = 0
+local floor = math.floor
 
-local function split_plain(s, sep)
-  local out, pos = {}, 1
+-- Splits a template into literal strings, MARKER, and time offsets (numbers).
+local function parse(body)
+  local pieces, span, pos, from = {}, 0, 1, 1
   while true do
-    local a, b = string.find(s, sep, pos, true)
+    local a = string.find(body, "~@", from, true)
     if not a then
-      out[#out + 1] = string.sub(s, pos)
-      return out
+      pieces[#pieces + 1] = string.sub(body, pos)
+      return {pieces = pieces, span = span}
     end
-    out[#out + 1] = string.sub(s, pos, a - 1)
-    pos = b + 1
+    if string.sub(body, a, a + 7) == MARKER then
+      pieces[#pieces + 1] = string.sub(body, pos, a - 1)
+      pieces[#pieces + 1] = MARKER
+      pos = a + 8
+    elseif string.sub(body, a + 2, a + 2) == "T" then
+      local b1, b2, b3, b4, b5 = string.byte(body, a + 3, a + 7)
+      local us = b1 + b2 * 256 + b3 * 65536 + b4 * 16777216 + b5 * 4294967296
+      if us > span then span = us end
+      pieces[#pieces + 1] = string.sub(body, pos, a - 1)
+      pieces[#pieces + 1] = us
+      pos = a + 8
+    end
+    from = a + 2
+    if from < pos then from = pos end
   end
+end
+
+-- The 8 little-endian bytes of a fixed64 holding `us` microseconds as nanoseconds. Lua
+-- numbers are doubles (exact below 2^53) and us * 1000 is ~2^61, so the product is built
+-- in two halves: us = uh * 2^24 + ul, us * 1000 = (uh * 1000) * 2^24 + ul * 1000.
+local function fixed64_ns(us)
+  local uh = floor(us / 16777216)
+  local a, b = uh * 1000, (us - uh * 16777216) * 1000
+  local lo = (a % 256) * 16777216 + b % 4294967296
+  local hi = floor(a / 256) + floor(b / 4294967296) + floor(lo / 4294967296)
+  lo = lo % 4294967296
+  return string.char(lo % 256, floor(lo / 256) % 256, floor(lo / 65536) % 256, floor(lo / 16777216),
+                     hi % 256, floor(hi / 256) % 256, floor(hi / 65536) % 256, floor(hi / 16777216))
 end
 
 function init(args)
@@ -52,18 +82,29 @@ function init(args)
   for i = 0, n - 1 do
     local path = dir .. "/body-" .. i .. ".pb"
     local f = assert(io.open(path, "rb"), "cannot open " .. path)
-    local body = f:read("*a")
+    templates[#templates + 1] = parse(f:read("*a"))
     f:close()
-    nparts = nparts + 1
-    parts[nparts] = split_plain(body, MARKER)
   end
 end
 
 function request()
   counter = counter + 1
   local prefix = string.format("%s%01x%05x", tag, (tid or 0) % 16, counter % 1048576)
-  local body = table.concat(parts[(counter % nparts) + 1], prefix)
-  return wrk.format("POST", "/v1/traces", nil, body)
+  local t = templates[(counter % #templates) + 1]
+  -- The template's last time lands on the current second (plus a spread of ms so that
+  -- requests within one second do not repeat each other's times).
+  local base = os.time() * 1000000 - t.span + (counter % 1000) * 1000
+  local out = {}
+  for i, p in ipairs(t.pieces) do
+    if p == MARKER then
+      out[i] = prefix
+    elseif type(p) == "number" then
+      out[i] = fixed64_ns(base + p)
+    else
+      out[i] = p
+    end
+  end
+  return wrk.format("POST", "/v1/traces", nil, table.concat(out))
 end
 
 function response(status, headers, body)

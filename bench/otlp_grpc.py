@@ -9,8 +9,8 @@ Run with an interpreter that has grpcio (the e2e venv does: build-e2e-venv/otel-
       --http 127.0.0.1:7654 --grpc 127.0.0.1:4317
 
 Each request is one of the bodies (500 GenAI spans, protobuf) with its 8-byte marker replaced
-by 8 hex digits unique to the request, so every request carries new spans (as bench/otlp.lua
-does for wrk). `--connections` clients keep one request in flight each; a call counts once it
+by 8 hex digits unique to the request, so every request carries new spans, and its time
+placeholders by times ending about now (as bench/otlp.lua does for wrk). `--connections` clients keep one request in flight each; a call counts once it
 is answered OK (after the commit). The transports alternate in rounds so that a noisy
 neighbour hurts both alike; prints spans/s per round and the median, one JSON line last.
 Numbers only: it never fails on a threshold.
@@ -23,7 +23,9 @@ import http.client
 import itertools
 import json
 import os
+import re
 import statistics
+import struct
 import threading
 import time
 from pathlib import Path
@@ -34,8 +36,24 @@ MARKER = b"~@OTLP@~"
 EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 
 
-def load(bodies_dir: Path) -> list[list[bytes]]:
-    return [p.read_bytes().split(MARKER) for p in sorted(bodies_dir.glob("body-*.pb"))]
+# A time placeholder: "~@T" and the time's offset in microseconds (5 bytes, little-endian),
+# in place of a fixed64 of nanoseconds (see genai_workload in server/tests/testing/otlp.h).
+PIECE = re.compile(rb"~@OTLP@~|~@T.{5}", re.DOTALL)
+
+
+def load(bodies_dir: Path) -> list[tuple[list[bytes | int | None], int]]:
+    """Each template as its pieces (bytes, None for the marker, int for a time offset in
+    microseconds) and its largest time offset."""
+    templates = []
+    for path in sorted(bodies_dir.glob("body-*.pb")):
+        data, pieces, pos = path.read_bytes(), [], 0
+        for m in PIECE.finditer(data):
+            pieces.append(data[pos:m.start()])
+            pieces.append(None if m.group() == MARKER else int.from_bytes(m.group()[3:], "little"))
+            pos = m.end()
+        pieces.append(data[pos:])
+        templates.append((pieces, max((p for p in pieces if isinstance(p, int)), default=0)))
+    return templates
 
 
 class Round:
@@ -50,7 +68,11 @@ class Round:
     def body(self) -> bytes:
         n = next(self.counter)
         unique = f"{self.tag:02x}{n:06x}".encode()[:8]
-        return unique.join(self.templates[n % len(self.templates)])
+        pieces, span = self.templates[n % len(self.templates)]
+        # Times end about now, as a live exporter's (bench/otlp.lua does the same).
+        base = int(time.time()) * 1_000_000 - span + (n % 1000) * 1000
+        return b"".join(unique if p is None else struct.pack("<Q", (base + p) * 1000) if isinstance(p, int) else p
+                        for p in pieces)
 
     def record(self, ok: bool, started: float, error: str = "") -> None:
         with self.lock:

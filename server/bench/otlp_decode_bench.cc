@@ -7,7 +7,8 @@
 //   agentlog_otlp_bench [--spans N] [--rounds N] [--json]
 //   agentlog_otlp_bench --write-bodies DIR [--count N] [--spans N] [--marker 8CHARS] [--format
 //   json]
-//       writes DIR/body-<i>.pb (or .json) request bodies for the HTTP load test
+//       writes DIR/body-<i>.pb (or .json) request bodies for the HTTP load test; with a
+//       marker (protobuf only), templates with time placeholders (see genai_workload)
 #include <google/protobuf/arena.h>
 
 #include <algorithm>
@@ -18,6 +19,7 @@
 #include <fstream>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ingest/otlp/json_reader.h"
@@ -43,13 +45,29 @@ double median_us(int rounds, int reps, const std::function<void()>& fn) {
   return samples[samples.size() / 2];
 }
 
+size_t placeholders(std::string_view body) {
+  size_t n = 0;
+  for (size_t k = body.find("~@T"); k != std::string_view::npos; k = body.find("~@T", k + 8)) ++n;
+  return n;
+}
+
 int write_bodies(const std::string& dir, int count, size_t spans, const std::string& marker,
                  bool json) {
+  if (!marker.empty() && json) {
+    std::fprintf(stderr, "--marker bodies hold binary time placeholders: protobuf only\n");
+    return 2;
+  }
   std::filesystem::create_directories(dir);
   size_t bytes = 0;
   for (int i = 0; i < count; ++i) {
     const auto req = t::genai_workload(spans, static_cast<uint64_t>(1000 + i), marker);
     const std::string body = json ? t::to_otlp_json(req) : req.SerializeAsString();
+    if (!marker.empty() && !json && placeholders(body) != 2 * spans) {
+      // A random id byte sequence that looks like a placeholder would corrupt the body.
+      std::fprintf(stderr, "body %d: expected %zu time placeholders, found %zu\n", i, 2 * spans,
+                   placeholders(body));
+      return 1;
+    }
     std::ofstream(dir + "/body-" + std::to_string(i) + (json ? ".json" : ".pb"), std::ios::binary)
         << body;
     bytes += body.size();

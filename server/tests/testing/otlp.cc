@@ -570,9 +570,16 @@ ExportRequest genai_workload(size_t spans, uint64_t seed, std::string_view marke
   ss->mutable_scope()->set_name("opentelemetry.instrumentation.openai_v2");
   ss->mutable_scope()->set_version("2.1b0");
 
+  // A load generator's bodies (with a marker) hold time placeholders instead of times:
+  // "~@T" and the offset from kT0Ns in microseconds (5 bytes), read as a little-endian
+  // fixed64. Its traces run concurrently, within 5 s of each other, as in one batch of a
+  // live exporter; otherwise one after another.
+  const bool live = marker.size() == 8;
+  auto stamp = [&](uint64_t ns) { return live ? kTimePlaceholder | ((ns - kT0Ns) / 1000) << 24 : ns; };
   uint64_t t = kT0Ns;
   size_t made = 0;
   while (made < spans) {
+    if (live) t = kT0Ns + static_cast<uint64_t>(uniform(0, 5000)) * kMsNs;
     std::string trace = hex_id(rng, 16);
     if (marker.size() == 8) trace.replace(0, 8, marker);
     std::string session = "sess-" + std::to_string(rng() % 1000000);
@@ -640,11 +647,11 @@ ExportRequest genai_workload(size_t spans, uint64_t seed, std::string_view marke
             R"({"results":[{"title":"Refunds","url":"https://acme.example/refunds","snippet":"Refunds within 30 days of purchase."}]})");
         t += static_cast<uint64_t>(uniform(50, 800)) * kMsNs;
       }
-      s->set_start_time_unix_nano(start);
-      s->set_end_time_unix_nano(t);
+      s->set_start_time_unix_nano(stamp(start));
+      s->set_end_time_unix_nano(stamp(t));
     }
-    root->set_start_time_unix_nano(root_start);
-    root->set_end_time_unix_nano(t + kMsNs);
+    root->set_start_time_unix_nano(stamp(root_start));
+    root->set_end_time_unix_nano(stamp(t + kMsNs));
     t += 5 * kMsNs;
   }
   return req;
