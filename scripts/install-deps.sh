@@ -10,7 +10,7 @@ packages=(
   # libraries (DESIGN.md / DEVELOPERS.md dependency list)
   libboost1.81-dev libsimdjson-dev libsqlite3-dev libssl-dev zlib1g-dev libzstd-dev
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libgtest-dev libgmock-dev libbenchmark-dev
-  libargon2-dev
+  libargon2-dev libjemalloc-dev
   # scale-out mode: PostgreSQL client library and hiredis; the servers for its tests
   libpq-dev libhiredis-dev postgresql-15 redis-server
   # OTLP: the reference protobuf implementation the OTLP tests, fuzzer and benchmark compare against
