@@ -30,7 +30,7 @@ Result<Connection> Connection::open(const std::string& path, bool read_only) {
   }
   sqlite3_extended_result_codes(c.db_, 1);
   // Another process (the CLI) may hold the write lock briefly.
-  sqlite3_busy_timeout(c.db_, 10000);
+  sqlite3_busy_timeout(c.db_, Connection::kBusyTimeoutMs);
   return c;
 }
 

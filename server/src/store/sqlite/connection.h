@@ -75,6 +75,10 @@ class Stmt {
 
 class Connection {
  public:
+  // How long a statement waits for a lock another connection holds (the CLI's writes,
+  // checkpoints) before it fails with SQLITE_BUSY.
+  static constexpr int kBusyTimeoutMs = 10000;
+
   Connection() = default;
   Connection(Connection&& o) noexcept : db_(o.db_) { o.db_ = nullptr; }
   Connection& operator=(Connection&&) = delete;

@@ -5,6 +5,8 @@
 #include <cctype>
 #include <chrono>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "store/fts_tokenizer.h"
 #include "util/thread.h"
@@ -233,28 +235,37 @@ Status SearchIndexer::index_pending(Connection& main, Connection& search, bool& 
   if (!rows.is_ok()) return rows.status();
   rows->bind(1, watermark).bind(2, kChunk);
 
+  // The chunk's text is read first and the read transaction ended before indexing it: a
+  // reader's snapshot keeps checkpoints from copying newer frames and the writer from
+  // starting the WAL over, and indexing takes several times longer than reading.
+  std::string text;
+  std::vector<std::pair<int64_t, size_t>> ends;  // (seq, end of its text)
+  int rc;
+  while ((rc = rows->step()) == SQLITE_ROW) {
+    text.append(rows->text(1));
+    text.push_back(' ');
+    text.append(rows->text(4));
+    append_json_text(text, rows->text(2));
+    append_json_text(text, rows->text(3));
+    ends.emplace_back(rows->int64(0), text.size());
+  }
+  if (rc != SQLITE_DONE) return main.error("read events for indexing");
+  rows->reset();
+  if (ends.empty()) return Status::ok();
+
   Transaction tx(search);
   if (auto s = tx.begin_immediate(); !s.is_ok()) return s;
   auto ins = search.prepare("INSERT INTO events_fts (rowid, body) VALUES (?, ?)");
   if (!ins.is_ok()) return ins.status();
-  int64_t last = watermark;
-  int n = 0;
-  std::string body;
-  int rc;
-  while ((rc = rows->step()) == SQLITE_ROW) {
-    last = rows->int64(0);
-    body.assign(rows->text(1));
-    body.push_back(' ');
-    body.append(rows->text(4));
-    append_json_text(body, rows->text(2));
-    append_json_text(body, rows->text(3));
-    ins->bind(1, last).bind(2, std::string_view(body));
+  size_t begin = 0;
+  for (const auto& [seq, end] : ends) {
+    ins->bind(1, seq).bind(2, std::string_view(text).substr(begin, end - begin));
     if (ins->step() != SQLITE_DONE) return search.error("fts insert");
     ins->reset();
-    ++n;
+    begin = end;
   }
-  if (rc != SQLITE_DONE) return main.error("read events for indexing");
-  if (n == 0) return Status::ok();
+  const int64_t last = ends.back().first;
+  const int n = static_cast<int>(ends.size());
   auto upd = search.prepare("UPDATE index_state SET watermark = ? WHERE id = 1");
   if (!upd.is_ok()) return upd.status();
   upd->bind(1, last);

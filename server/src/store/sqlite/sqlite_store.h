@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "store/sqlite/checkpointer.h"
 #include "store/sqlite/connection.h"
 #include "store/sqlite/search_indexer.h"
 #include "store/store.h"
@@ -18,7 +19,8 @@ struct SqliteOptions {
   std::string data_dir;       // holds agentlog.db and search.db
   bool full_durability = false;  // synchronous=FULL: survives power loss, not just crashes
   int readers = 2;
-  // The search indexer thread; the server wants it, one-shot CLI commands do not.
+  // The search indexer and checkpoint threads; the server wants them, one-shot CLI
+  // commands do not.
   bool background = true;
 };
 
@@ -92,6 +94,7 @@ class SqliteStore final : public Store {
   bool migrated_ = false;
 
   std::unique_ptr<SearchIndexer> indexer_;
+  std::unique_ptr<Checkpointer> checkpointer_;  // with the indexer: servers, not one-shot commands
 };
 
 }  // namespace agentlog::store::sqlite
