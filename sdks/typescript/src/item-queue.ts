@@ -4,14 +4,20 @@
 // Why bytes: each item is encoded once, when it is recorded, into a reused buffer (bytes.ts)
 // whose bytes are copied here. Kept as strings, tens of thousands of queued items would be live
 // heap objects that every minor GC of the application has to copy, and each request would need
-// a `join` of its items plus a UTF-8 encoding of the result, in one synchronous step of the event loop. Here a
-// batch is a few ranges of pages; its body is a memcpy of those ranges (`writeBody`, which can
-// pause between steps), and the pages live outside the JS heap.
+// a `join` of its items plus a UTF-8 encoding of the result, in one synchronous step of the
+// event loop. Here a batch is a few ranges of pages; its body is a memcpy of those ranges
+// (`writeBody`, which can pause between steps), and the pages live outside the JS heap.
 //
-// Pages are reused: a page whose items are all taken goes back to a small pool once no batch
-// reads it any more (`Batch.release`). V8 counts the bytes of every new ArrayBuffer towards its
-// next major GC until one runs, so a queue that allocated a fresh 64 KiB page per ~200 events
-// brought on a major GC (a 2-4 ms pause) every second or so at high rates, with nothing to free.
+// Pages are kept for as long as the queue lives: a page whose items are all taken goes back to
+// a pool once no batch reads it any more (`Batch.release`), so the queue holds at most the pages
+// of its largest backlog (bounded by maxQueueBytes and the batch in flight), and a flow or a
+// burst that fits in them allocates no new memory. Why: V8 counts the bytes of every new
+// ArrayBuffer towards its next major GC. A queue that allocated a fresh 64 KiB page per ~200
+// events brought on a major GC (a 2-4 ms pause) every second or so at high rates, with nothing
+// to free; the 17 MB of pages of a 50k-event burst brought a fresh process's first major GC, a
+// full one (6-19 ms), into the flush that sent them. Kept pages come from
+// `PageSupport.allocKept`, which in Node is memory V8 does not count at all (platform-node.ts):
+// it is never garbage while the queue lives.
 
 import { Deque } from "./queue.js";
 
@@ -22,8 +28,6 @@ export type ItemKind = "event" | "session";
 const PAGE_BYTES = 64 * 1024;
 /** Items a page has index room for at first (grown by doubling). */
 const PAGE_ITEMS = 512;
-/** Emptied pages kept for reuse (1 MiB): what a queue that keeps up with its producer cycles through. */
-const SPARE_PAGES = 16;
 const EVENT = 0;
 const SESSION = 1;
 const COMMA = 0x2c;
@@ -37,6 +41,14 @@ function ascii(text: string): Uint8Array {
 const EVENTS_OPEN = ascii('{"events":[');
 const SESSIONS_OPEN = ascii(',"sessions":[');
 const BODY_CLOSE = ascii("}");
+
+/** Where the queue gets its pages (the platform: Buffers in Node). */
+export interface PageSupport {
+  /** A page of the standard size, kept and reused for as long as the queue lives. */
+  allocKept(size: number): Uint8Array;
+  /** A page for one item larger than the standard size, let go once the item is sent. */
+  alloc(size: number): Uint8Array;
+}
 
 // The per-item index is in typed arrays too (outside the JS heap from 64 bytes on), so that
 // queued items leave nothing on the heap for the garbage collector to trace or promote.
@@ -202,8 +214,7 @@ export class ItemQueue {
     }
   };
 
-  /** `alloc` makes the byte pages (the platform's: Buffers in Node). */
-  constructor(private readonly alloc: (size: number) => Uint8Array) {}
+  constructor(private readonly support: PageSupport) {}
 
   /** Items queued. */
   get length(): number {
@@ -308,7 +319,7 @@ export class ItemQueue {
       page.retired = false;
     } else {
       page = {
-        bytes: this.alloc(size),
+        bytes: size === PAGE_BYTES ? this.support.allocKept(size) : this.support.alloc(size),
         used: 0,
         count: 0,
         ends: new Uint32Array(PAGE_ITEMS),
@@ -336,9 +347,9 @@ export class ItemQueue {
     }
   }
 
-  /** Pools a page the queue let go of, once no batch reads it (pages of the default size only). */
+  /** Pools a page the queue let go of, once no batch reads it (pages of the standard size only). */
   private recycle(page: Page): void {
-    if (page.retired && page.readers === 0 && page.bytes.length === PAGE_BYTES && this.spare.length < SPARE_PAGES) {
+    if (page.retired && page.readers === 0 && page.bytes.length === PAGE_BYTES) {
       page.retired = false; // pooled: not to be pooled twice
       this.spare.push(page);
     }

@@ -82,6 +82,7 @@ export function webPlatform(): Platform {
     gzip: compressionGzip(),
     byteLength: utf8Length,
     alloc: (size) => new Uint8Array(size),
+    allocKept: (size) => new Uint8Array(size),
     writeUtf8: utf8Writer(),
     readUtf8: utf8Reader(),
     env: (name) => {

@@ -32,6 +32,11 @@ export interface Platform extends ByteSupport {
   randomFill(bytes: Uint8Array): void;
   /** gzip of a request body, or undefined when the runtime cannot compress. */
   gzip: ((body: Uint8Array) => Promise<Uint8Array>) | undefined;
+  /**
+   * A byte array that the SDK keeps and reuses for as long as the client lives (the queue's
+   * pages), so that the runtime need not count it towards garbage collection.
+   */
+  allocKept(size: number): Uint8Array;
   /** An environment variable, when the runtime has an environment. */
   env(name: string): string | undefined;
   /**

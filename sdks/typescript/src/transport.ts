@@ -95,7 +95,7 @@ export class Transport {
   private readonly counters = { enqueued: 0, sent: 0, rejected: 0, dropped: 0, failed: 0, retries: 0, requests: 0 };
 
   constructor(private readonly cfg: TransportConfig) {
-    this.queue = new ItemQueue((size) => cfg.platform.alloc(size));
+    this.queue = new ItemQueue(cfg.platform);
   }
 
   /** Queues one item, its JSON as UTF-8 in `item[0, size)` (copied); O(1), never waits. Returns false once stopped. */

@@ -2,9 +2,22 @@
 // body it writes, including items of several pages, items larger than a page, and non-ASCII.
 
 import { describe, expect, it } from "vitest";
-import { ItemQueue, type Batch, type ItemKind } from "../src/item-queue.js";
+import { ItemQueue, type Batch, type ItemKind, type PageSupport } from "../src/item-queue.js";
+import { nodePlatform } from "../src/platform-node.js";
 
-const bufferPages = (size: number) => Buffer.allocUnsafeSlow(size);
+const bufferPages: PageSupport = nodePlatform(); // kept pages are SharedArrayBuffers
+const plainPages: PageSupport = { alloc: (size) => new Uint8Array(size), allocKept: (size) => new Uint8Array(size) };
+
+/** Pages that count how many of each kind were made. */
+function countingPages(): PageSupport & { kept: number; oneOff: number } {
+  const pages = {
+    kept: 0,
+    oneOff: 0,
+    allocKept: (size: number) => (pages.kept++, Buffer.allocUnsafeSlow(size)),
+    alloc: (size: number) => (pages.oneOff++, Buffer.allocUnsafeSlow(size)),
+  };
+  return pages;
+}
 
 /** Queues `json` as its UTF-8 bytes (a view into a larger array, as the client's writer gives them). */
 function push(q: ItemQueue, kind: ItemKind, json: string): number {
@@ -35,8 +48,8 @@ function item(i: number): { kind: ItemKind; id: string; json: string } {
 
 describe("ItemQueue", () => {
   for (const [name, support] of [
-    ["Buffer pages", bufferPages],
-    ["Uint8Array pages", (size: number) => new Uint8Array(size)],
+    ["Node pages", bufferPages],
+    ["Uint8Array pages", plainPages],
   ] as const) {
     it(`delivers every item once, in order, across pages and batches (${name})`, async () => {
       const q = new ItemQueue(support);
@@ -168,21 +181,21 @@ describe("ItemQueue page reuse", () => {
   const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => `r${from + i}`);
 
   it("reuses a sent page only once no batch reads it, and the unreleased batch stays intact", async () => {
-    let allocated = 0;
-    const q = new ItemQueue((size) => (allocated++, Buffer.allocUnsafeSlow(size)));
+    const pages = countingPages();
+    const q = new ItemQueue(pages);
     for (let i = 0; i < 300; i++) push(q, "event", text(i));
-    const pagesAtFirst = allocated;
+    const pagesAtFirst = pages.kept;
     const held = q.take(200, 1e9)!; // not released: its pages must not be written over
     for (let i = 300; i < 600; i++) push(q, "event", text(i));
     expect(q.sparePages).toBe(0);
-    expect(allocated).toBeGreaterThan(pagesAtFirst);
+    expect(pages.kept).toBeGreaterThan(pagesAtFirst);
     expect(await idsOf(held)).toEqual(range(0, 200));
     held.release();
     const pooled = q.sparePages;
     expect(pooled).toBeGreaterThan(1);
-    const before = allocated;
+    const before = pages.kept;
     for (let i = 600; i < 700; i++) push(q, "event", text(i));
-    expect(allocated).toBe(before); // new items went to pooled pages
+    expect(pages.kept).toBe(before); // new items went to pooled pages
     expect(q.sparePages).toBeLessThan(pooled);
     const rest = q.take(1000, 1e9)!;
     expect(await idsOf(rest)).toEqual(range(200, 700));
@@ -190,10 +203,10 @@ describe("ItemQueue page reuse", () => {
   });
 
   it("pools a page two batches read only after both are released, and halves release nothing", async () => {
-    let allocated = 0;
-    const q = new ItemQueue((size) => (allocated++, Buffer.allocUnsafeSlow(size)));
+    const pages = countingPages();
+    const q = new ItemQueue(pages);
     let n = 0;
-    while (allocated < 2) push(q, "event", text(n++)); // the first page is full; item n-1 began the second
+    while (pages.kept < 2) push(q, "event", text(n++)); // the first page is full; item n-1 began the second
     const perPage = n - 1;
     const a = q.take(10, 1e9)!;
     const b = q.take(perPage - 10, 1e9)!; // the rest of the first page: it retires
@@ -207,12 +220,21 @@ describe("ItemQueue page reuse", () => {
     expect(await idsOf(rest)).toEqual(range(perPage, n));
   });
 
-  it("keeps at most 16 pages, and none larger than a page", () => {
-    const q = new ItemQueue(bufferPages);
+  it("keeps every page of its largest backlog, so that a burst no larger allocates none, and no page larger than the standard", () => {
+    const pages = countingPages();
+    const q = new ItemQueue(pages);
     for (let i = 0; i < 40 * 60; i++) push(q, "event", text(i));
     push(q, "event", JSON.stringify({ id: "huge", pad: "h".repeat(100_000) }));
     push(q, "event", text(0));
+    expect(pages.oneOff).toBe(1);
     q.take(1e9, 1e12)!.release();
-    expect(q.sparePages).toBe(16);
+    expect(q.sparePages).toBe(pages.kept - 1); // all but the tail page, which takes the next items
+    const kept = pages.kept;
+    for (let burst = 0; burst < 3; burst++) {
+      for (let i = 0; i < 40 * 60; i++) push(q, "event", text(i));
+      q.take(1e9, 1e12)!.release();
+    }
+    expect(pages.kept).toBe(kept);
+    expect(q.sparePages).toBe(kept - 1);
   });
 });
