@@ -6,7 +6,7 @@
 // Written here, an event leaves no garbage: its bytes are copied to the queue and the buffer
 // is reused.
 
-/** What writers and the queue need from the runtime (Node: Buffers and their native UTF-8 codec). */
+/** What writers need from the runtime (Node: Buffers and their native UTF-8 codec). */
 export interface ByteSupport {
   /** A byte array; its contents may start uninitialised. */
   alloc(size: number): Uint8Array;

@@ -256,7 +256,7 @@ export class Encoder {
     out.byte(0x7d);
   }
 
-  /** `value` as text of at most `maxBytes` UTF-8 bytes (coerced and cut, reported), or undefined when absent. */
+  /** `value` as text of at most `maxBytes` UTF-8 bytes (coerced, cut and reported), or undefined. */
   private textValue(value: unknown, maxBytes: number, field: string): string | undefined {
     if (value === undefined || value === null) return undefined;
     let s: string;

@@ -92,9 +92,10 @@ const nodeFetch: PlatformFetch = (url, init) =>
  * Memory for the queue's pages, which are reused for as long as the client lives. V8 counts the
  * bytes of every new ArrayBuffer towards its next major GC, and its first in a fresh process
  * comes early: a burst of 50k events (17 MB of pages) brought a full mark-compact (6-19 ms of
- * event-loop blocking, measured) into the flush that sent them, with nothing to free. The bytes of a
- * SharedArrayBuffer are not counted per isolate (V8 BackingStore::PerIsolateAccountingLength),
- * and the pages are never garbage before the client is: freed with it, like any other buffer.
+ * event-loop blocking, measured) into the flush that sent them, with nothing to free. The
+ * bytes of a SharedArrayBuffer are not counted per isolate (V8's
+ * BackingStore::PerIsolateAccountingLength), and the pages are never garbage before the client
+ * is: freed with it, like any other buffer.
  */
 function allocKept(size: number): Buffer {
   return typeof SharedArrayBuffer === "function" ? Buffer.from(new SharedArrayBuffer(size)) : Buffer.allocUnsafeSlow(size);

@@ -98,7 +98,7 @@ export class Transport {
     this.queue = new ItemQueue(cfg.platform);
   }
 
-  /** Queues one item, its JSON as UTF-8 in `item[0, size)` (copied); O(1), never waits. Returns false once stopped. */
+  /** Queues a copy of one item, its JSON in `item[0, size)`; never waits. False once stopped. */
   enqueue(kind: ItemKind, item: Uint8Array, size: number): boolean {
     if (this.stopped) return false;
     this.queue.push(kind, item, size);
