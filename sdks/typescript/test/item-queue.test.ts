@@ -78,6 +78,42 @@ describe("ItemQueue", () => {
     });
   }
 
+  it("takes what the per-item rule takes, from pages of events only and from mixed pages", async () => {
+    for (const sessionEvery of [0, 5]) {
+      const q = new ItemQueue(plainPages);
+      const sizes: number[] = [];
+      const kinds: ItemKind[] = [];
+      for (let i = 0; i < 2000; i++) {
+        const kind: ItemKind = sessionEvery && i % sessionEvery === 2 ? "session" : "event";
+        const json = JSON.stringify({ id: `m${i}`, pad: "z".repeat((i * 7919) % 1500) });
+        push(q, kind, json);
+        sizes.push(Buffer.byteLength(json) + 1);
+        kinds.push(kind);
+      }
+      let next = 0;
+      const limits: [number, number][] = [[1, 1], [3, 1e9], [500, 4000], [50, 1e9], [1000, 70_000], [7, 10], [1e9, 200_000], [1e9, 1e12]];
+      for (let round = 0; q.length > 0; round++) {
+        const [maxItems, maxBytes] = limits[round % limits.length]!;
+        // The rule: items in order while under both limits, and always the first.
+        let expected = 0;
+        let bytes = 0;
+        while (next + expected < 2000 && expected < maxItems && (expected === 0 || bytes + sizes[next + expected]! <= maxBytes)) {
+          bytes += sizes[next + expected]!;
+          expected++;
+        }
+        const batch = q.take(maxItems, maxBytes)!;
+        expect(batch.count).toBe(expected);
+        const body = await bodyOf(batch);
+        const ids = [...body.events, ...body.sessions].map((e) => Number(e.id.slice(1))).sort((a, b) => a - b);
+        expect(ids).toEqual(Array.from({ length: expected }, (_, k) => next + k));
+        expect(body.sessions.length).toBe(kinds.slice(next, next + expected).filter((k) => k === "session").length);
+        batch.release();
+        next += expected;
+      }
+      expect(next).toBe(2000);
+    }
+  });
+
   it("takes at most maxItems and maxBytes, but always one item", () => {
     const q = new ItemQueue(bufferPages);
     for (let i = 0; i < 10; i++) push(q, "event", JSON.stringify({ id: `e${i}`, pad: "p".repeat(90) }));
