@@ -10,7 +10,7 @@
 
 import type { ByteWriter } from "./bytes.js";
 import { Clock } from "./clock.js";
-import { Encoder, safeString, type EventDraft, type SessionDraft } from "./encode.js";
+import { emptyDraft, Encoder, safeString, type EventDraft, type SessionDraft } from "./encode.js";
 import { AgentLogError } from "./errors.js";
 import { UuidV7Generator } from "./ids.js";
 import type { ContextStore, Platform } from "./platform.js";
@@ -84,6 +84,9 @@ export class AgentLogBase {
   private readonly snapshotAfterMs: number;
   private readonly shutdownTimeoutMs: number;
   private implicit: Session | undefined;
+  /** The event draft `takeDraft` hands out while it is free (one object per event was ~230 B). */
+  private readonly spareDraft = emptyDraft();
+  private spareDraftTaken = false;
   private closing: Promise<void> | undefined;
   private removeExitHook: (() => void) | undefined;
 
@@ -340,36 +343,60 @@ export class AgentLogBase {
         id = idJson.slice(1, -1);
       }
       const startedAt = this.enc.time(f.startedAt, "started_at") ?? this.clock.now();
-      const draft: EventDraft = {
-        id: idJson,
-        sessionId: sessionIdJson,
-        parentId: parentIdJson,
-        type: f.type ?? defaultType,
-        name: f.name ?? (defaultType === "llm" ? f.model : undefined),
-        agent: f.agent ?? parent?.agent ?? session?.agent ?? this.agent,
-        startedAt,
-        endedAt: this.enc.time(f.endedAt, "ended_at"),
-        status: f.status,
-        inputJson: undefined,
-        input: f.input,
-        outputJson: undefined,
-        output: f.output,
-        error: f.error,
-        model: f.model,
-        provider: f.provider,
-        usage: f.usage,
-        costUsd: f.costUsd,
-        attributes: f.attributes,
-        tags: f.tags,
-        traceId: f.traceId,
-        spanId: f.spanId,
-      };
-      this.enqueueEvent(draft);
+      const d = this.takeDraft();
+      try {
+        d.id = idJson;
+        d.sessionId = sessionIdJson;
+        d.parentId = parentIdJson;
+        d.type = f.type ?? defaultType;
+        d.name = f.name ?? (defaultType === "llm" ? f.model : undefined);
+        d.agent = f.agent ?? parent?.agent ?? session?.agent ?? this.agent;
+        d.startedAt = startedAt;
+        d.endedAt = this.enc.time(f.endedAt, "ended_at");
+        d.status = f.status;
+        d.inputJson = undefined;
+        d.input = f.input;
+        d.outputJson = undefined;
+        d.output = f.output;
+        d.error = f.error;
+        d.model = f.model;
+        d.provider = f.provider;
+        d.usage = f.usage;
+        d.costUsd = f.costUsd;
+        d.attributes = f.attributes;
+        d.tags = f.tags;
+        d.traceId = f.traceId;
+        d.spanId = f.spanId;
+        this.enqueueEvent(d);
+      } finally {
+        this.releaseDraft(d);
+      }
       return id;
     } catch (e) {
       this.internal(e);
       return "";
     }
+  }
+
+  /**
+   * @internal An event draft to fill and pass to `enqueueEvent`, then to `releaseDraft`: the
+   * reused one, or a new one while that is taken (the caller's code, run while an event was
+   * being filled or encoded, recorded another).
+   */
+  takeDraft(): EventDraft {
+    if (this.spareDraftTaken) return emptyDraft();
+    this.spareDraftTaken = true;
+    return this.spareDraft;
+  }
+
+  /** @internal */
+  releaseDraft(draft: EventDraft): void {
+    if (draft !== this.spareDraft) return;
+    // Holds on to none of the caller's values.
+    draft.type = draft.name = draft.agent = draft.status = draft.input = draft.output = draft.error = undefined;
+    draft.model = draft.provider = draft.usage = draft.costUsd = draft.attributes = draft.tags = undefined;
+    draft.traceId = draft.spanId = undefined;
+    this.spareDraftTaken = false;
   }
 
   /** @internal */
@@ -583,16 +610,21 @@ export class Span {
     try {
       const endedAt = this.client.clock.now();
       const f = this.fields;
-      const draft = this.draft(endedAt, this.outputJson);
-      if (!this.outputSet && !failed && f.captureOutput !== false) draft.output = value;
-      if (failed) {
-        draft.status = "error";
-        draft.error = error === undefined ? "undefined was thrown" : error;
-      } else {
-        draft.status = f.status ?? (f.error !== undefined ? "error" : "ok");
-        draft.error = f.error;
+      const draft = this.client.takeDraft();
+      try {
+        this.fill(draft, endedAt, this.outputJson);
+        if (!this.outputSet && !failed && f.captureOutput !== false) draft.output = value;
+        if (failed) {
+          draft.status = "error";
+          draft.error = error === undefined ? "undefined was thrown" : error;
+        } else {
+          draft.status = f.status ?? (f.error !== undefined ? "error" : "ok");
+          draft.error = f.error;
+        }
+        this.client.enqueueEvent(draft);
+      } finally {
+        this.client.releaseDraft(draft);
       }
-      this.client.enqueueEvent(draft);
     } catch (e) {
       this.client.internal(e);
     }
@@ -603,40 +635,44 @@ export class Span {
     if (this.ended || this.snapshotted) return;
     this.snapshotted = true;
     try {
-      const draft = this.draft(undefined, undefined);
-      draft.status = "running";
-      this.client.enqueueEvent(draft);
+      const draft = this.client.takeDraft();
+      try {
+        this.fill(draft, undefined, undefined);
+        draft.status = "running";
+        this.client.enqueueEvent(draft);
+      } finally {
+        this.client.releaseDraft(draft);
+      }
     } catch (e) {
       this.client.internal(e);
     }
   }
 
-  private draft(endedAt: number | undefined, outputJson: string | undefined): EventDraft {
+  /** Fills `d` with the span as it stands (status, error and output unset). */
+  private fill(d: EventDraft, endedAt: number | undefined, outputJson: string | undefined): void {
     const f = this.fields;
-    return {
-      id: this.idJson,
-      sessionId: this.sessionIdJson,
-      parentId: this.parentIdJson,
-      type: this.type,
-      name: this.name,
-      agent: this.agent,
-      startedAt: this.startedAt,
-      endedAt,
-      status: undefined,
-      inputJson: this.inputJson,
-      input: undefined,
-      outputJson,
-      output: undefined,
-      error: undefined,
-      model: f.model,
-      provider: f.provider,
-      usage: f.usage,
-      costUsd: f.costUsd,
-      attributes: f.attributes,
-      tags: f.tags,
-      traceId: f.traceId,
-      spanId: f.spanId,
-    };
+    d.id = this.idJson;
+    d.sessionId = this.sessionIdJson;
+    d.parentId = this.parentIdJson;
+    d.type = this.type;
+    d.name = this.name;
+    d.agent = this.agent;
+    d.startedAt = this.startedAt;
+    d.endedAt = endedAt;
+    d.status = undefined;
+    d.inputJson = this.inputJson;
+    d.input = undefined;
+    d.outputJson = outputJson;
+    d.output = undefined;
+    d.error = undefined;
+    d.model = f.model;
+    d.provider = f.provider;
+    d.usage = f.usage;
+    d.costUsd = f.costUsd;
+    d.attributes = f.attributes;
+    d.tags = f.tags;
+    d.traceId = f.traceId;
+    d.spanId = f.spanId;
   }
 }
 

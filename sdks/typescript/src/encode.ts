@@ -76,6 +76,34 @@ export interface EventDraft {
   spanId: unknown;
 }
 
+/** A draft with no field set (drafts are filled, encoded and reused: see `AgentLogBase.takeDraft`). */
+export function emptyDraft(): EventDraft {
+  return {
+    id: "",
+    sessionId: "",
+    parentId: undefined,
+    type: undefined,
+    name: undefined,
+    agent: undefined,
+    startedAt: 0,
+    endedAt: undefined,
+    status: undefined,
+    inputJson: undefined,
+    input: undefined,
+    outputJson: undefined,
+    output: undefined,
+    error: undefined,
+    model: undefined,
+    provider: undefined,
+    usage: undefined,
+    costUsd: undefined,
+    attributes: undefined,
+    tags: undefined,
+    traceId: undefined,
+    spanId: undefined,
+  };
+}
+
 /** A session update; `id` as a JSON string literal, absent fields are left unchanged. */
 export interface SessionDraft {
   id: string;

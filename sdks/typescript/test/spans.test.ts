@@ -391,12 +391,14 @@ describe("recorded fields", () => {
         return c.tool({ name: "from-getter", output: "g" });
       },
     };
-    c.span("tool", "outer", () => output, { input });
-    c.log({ name: "after", output });
+    // (Fields written after the output: those the nested records must not disturb.)
+    const after = { model: "m", attributes: { a: 1 }, tags: ["t"] };
+    c.span("tool", "outer", () => output, { input, ...after });
+    c.log({ name: "after", output, ...after });
     await c.flush();
     const ev = byName();
-    expect(ev.get("outer")).toMatchObject({ input: { lazy: ev.get("from-getter")!.id }, output: { replaced: true } });
-    expect(ev.get("after")).toMatchObject({ output: { replaced: true } });
+    expect(ev.get("outer")).toMatchObject({ input: { lazy: ev.get("from-getter")!.id }, output: { replaced: true }, ...after });
+    expect(ev.get("after")).toMatchObject({ output: { replaced: true }, ...after });
     expect(ev.get("from-getter")).toMatchObject({ type: "tool", output: "g" });
     expect(ev.get("from-toJSON")!.output).toEqual({ inner: ev.get("from-inner")!.id });
     expect(ev.get("from-inner")!.input).toEqual({ deep: [1, 2] });
