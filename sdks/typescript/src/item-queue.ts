@@ -58,6 +58,8 @@ interface Page {
   used: number;
   /** Items written so far. */
   count: number;
+  /** How many of them are session updates: a page of events only is copied in one piece. */
+  sessions: number;
   /** ends[i]: the offset just past item i, whose bytes end with a comma. */
   ends: Uint32Array;
   /** kinds[i]: EVENT or SESSION. */
@@ -148,6 +150,10 @@ export class Batch {
     let eventBytes = 0;
     let sessionBytes = 0;
     for (const { page, from, to } of this.slices) {
+      if (page.sessions === 0) {
+        eventBytes += page.ends[to - 1]! - itemStart(page, from);
+        continue;
+      }
       for (let i = from; i < to; i++) {
         const size = page.ends[i]! - itemStart(page, i);
         if (page.kinds[i] === EVENT) eventBytes += size;
@@ -173,7 +179,7 @@ export class Batch {
       while (i < to) {
         // A run of items of one kind is contiguous in the page: one copy.
         const kind = page.kinds[i];
-        let j = i + 1;
+        let j = page.sessions === 0 ? to : i + 1;
         while (j < to && page.kinds[j] === kind) j++;
         const start = itemStart(page, i);
         const end = page.ends[j - 1]!;
@@ -247,7 +253,12 @@ export class ItemQueue {
     page.used = start + size + 1;
     if (page.count === page.ends.length) growIndex(page);
     page.ends[page.count] = page.used;
-    page.kinds[page.count] = kind === "event" ? EVENT : SESSION;
+    if (kind === "event") {
+      page.kinds[page.count] = EVENT;
+    } else {
+      page.kinds[page.count] = SESSION;
+      page.sessions++;
+    }
     page.count++;
     this.count++;
     this.byteCount += size + 1;
@@ -274,16 +285,26 @@ export class ItemQueue {
       const page = this.pages.peek();
       if (page === undefined || page.head >= page.count || count >= maxItems) break;
       const from = page.head;
-      let i = from;
-      while (i < page.count && count < maxItems) {
-        const size = page.ends[i]! - itemStart(page, i);
-        if (count > 0 && bytes + size > maxBytes) break;
-        bytes += size;
-        count++;
-        i++;
+      const start = itemStart(page, from);
+      // Items [from, i) as the item limit allows, fewer if they are over the byte limit: as
+      // many as fit (`ends` only grows), and at least one in all.
+      let i = Math.min(page.count, from + (maxItems - count));
+      if (bytes + page.ends[i - 1]! - start > maxBytes) {
+        let lo = from;
+        let hi = i - 1;
+        while (lo < hi) {
+          const mid = (lo + hi + 1) >> 1;
+          if (bytes + page.ends[mid - 1]! - start <= maxBytes) lo = mid;
+          else hi = mid - 1;
+        }
+        i = lo === from && count === 0 ? from + 1 : lo;
       }
-      slices.push({ page, from, to: i });
-      page.readers++;
+      if (i > from) {
+        slices.push({ page, from, to: i });
+        page.readers++;
+        count += i - from;
+        bytes += page.ends[i - 1]! - start;
+      }
       page.head = i;
       this.releaseConsumed();
       if (i < page.count) break; // a limit was reached inside this page
@@ -314,6 +335,7 @@ export class ItemQueue {
     if (page !== undefined) {
       page.used = 0;
       page.count = 0;
+      page.sessions = 0;
       page.firstSeq = this.nextSeq;
       page.head = 0;
       page.retired = false;
@@ -322,6 +344,7 @@ export class ItemQueue {
         bytes: size === PAGE_BYTES ? this.support.allocKept(size) : this.support.alloc(size),
         used: 0,
         count: 0,
+        sessions: 0,
         ends: new Uint32Array(PAGE_ITEMS),
         kinds: new Uint8Array(PAGE_ITEMS),
         firstSeq: this.nextSeq,
