@@ -71,34 +71,15 @@ function init(args)
   end
 end
 
--- Fills a template's times for the second `now`, keeping the literal chunks between its
--- markers: a request then costs one table.concat. Rebuilding once a second per template
--- rather than once per request keeps wrk's own CPU (it shares the machine with the server)
--- low; requests sent within the same second carry the same times, as many live agents'
--- events do.
-local function refresh(t, now)
-  local base = now * 1000 - t.span  -- the template's last time lands on the current second
-  local chunks, cur = {}, {}
-  for _, p in ipairs(t.pieces) do
-    if p == MARKER then
-      chunks[#chunks + 1] = table.concat(cur)
-      cur = {}
-    elseif type(p) == "number" then
-      cur[#cur + 1] = rfc3339(base + p)
-    else
-      cur[#cur + 1] = p
-    end
-  end
-  chunks[#chunks + 1] = table.concat(cur)
-  t.chunks, t.second = chunks, now
-end
-
 function request()
   counter = counter + 1
   local prefix = string.format("%s-t%d-%x", tag, tid or 0, counter)
   local t = templates[(counter % #templates) + 1]
   local now = os.time()
-  if t.second ~= now then refresh(t, now) end
+  if t.second ~= now then
+    local base = now * 1000 - t.span  -- the template's last time lands on this second
+    common.refresh(t, now, MARKER, function(ms) return rfc3339(base + ms) end)
+  end
   return wrk.format("POST", "/v1/ingest", nil, table.concat(t.chunks, prefix))
 end
 

@@ -87,34 +87,15 @@ function init(args)
   end
 end
 
--- Fills a template's times for the second `now`, keeping the literal chunks between its
--- markers: a request then costs one table.concat. Rebuilding once a second per template
--- rather than once per request keeps wrk's own CPU (it shares the machine with the server)
--- low; requests sent within the same second carry the same times, as many live agents'
--- spans do.
-local function refresh(t, now)
-  local base = now * 1000000 - t.span
-  local chunks, cur = {}, {}
-  for _, p in ipairs(t.pieces) do
-    if p == MARKER then
-      chunks[#chunks + 1] = table.concat(cur)
-      cur = {}
-    elseif type(p) == "number" then
-      cur[#cur + 1] = fixed64_ns(base + p)
-    else
-      cur[#cur + 1] = p
-    end
-  end
-  chunks[#chunks + 1] = table.concat(cur)
-  t.chunks, t.second = chunks, now
-end
-
 function request()
   counter = counter + 1
   local prefix = string.format("%s%01x%05x", tag, (tid or 0) % 16, counter % 1048576)
   local t = templates[(counter % #templates) + 1]
-  local now = os.time()  -- the template's last time lands on the current second
-  if t.second ~= now then refresh(t, now) end
+  local now = os.time()
+  if t.second ~= now then
+    local base = now * 1000000 - t.span  -- the template's last time lands on this second
+    common.refresh(t, now, MARKER, function(us) return fixed64_ns(base + us) end)
+  end
   return wrk.format("POST", "/v1/traces", nil, table.concat(t.chunks, prefix))
 end
 

@@ -1,5 +1,6 @@
 -- bench/wrk_common.lua — what the wrk scripts of bench/ share: per-thread response
--- counters, and done() printing one line "AGENTLOG_WRK_RESULT {json}" that run.py parses.
+-- counters, done() printing one line "AGENTLOG_WRK_RESULT {json}" that run.py parses, and
+-- the filling of request templates' times.
 -- Each wrk thread loads the script (and so this module) into a Lua state of its own; the
 -- counters are globals so that done() can read them with thread:get.
 
@@ -18,6 +19,28 @@ local status_counts = {}
 function M.setup(thread)
   threads[#threads + 1] = thread
   thread:set("tid", #threads)
+end
+
+-- Fills template `t`'s times for the second `now`, keeping the literal chunks between its
+-- markers so that a request costs one table.concat(t.chunks, prefix). t.pieces holds
+-- literal strings, `marker`, and time offsets (numbers) that `stamp(offset)` turns into
+-- bytes. Rebuilding once a second per template rather than once per request keeps wrk's
+-- own CPU (it shares the machine with the server) low; requests sent within the same second
+-- carry the same times, as many live agents' events do.
+function M.refresh(t, now, marker, stamp)
+  local chunks, cur = {}, {}
+  for _, p in ipairs(t.pieces) do
+    if p == marker then
+      chunks[#chunks + 1] = table.concat(cur)
+      cur = {}
+    elseif type(p) == "number" then
+      cur[#cur + 1] = stamp(p)
+    else
+      cur[#cur + 1] = p
+    end
+  end
+  chunks[#chunks + 1] = table.concat(cur)
+  t.chunks, t.second = chunks, now
 end
 
 -- A 200 that accepted `a` items and rejected `r`; `problem` (or nil) says why it was short.

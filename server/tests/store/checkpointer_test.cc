@@ -58,12 +58,18 @@ int64_t count_rows(Connection& c) {
   return st->step() == SQLITE_ROW ? st->int64(0) : -1;
 }
 
-TEST(CheckpointerTest, KeepsTheWalBoundedWhileCommitsKeepComing) {
+// A WAL database in a temporary directory, its writer connection, and a checkpointer on it.
+class CheckpointerTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(checkpointer.start(writer.get()).is_ok()); }
+
   test::TempDir dir;
   const std::string path = dir.path() + "/t.db";
   Connection writer = open_wal_db(path);
-  Checkpointer checkpointer(path, kStartFrames, kMaxFrames);
-  ASSERT_TRUE(checkpointer.start(writer.get()).is_ok());
+  Checkpointer checkpointer{path, kStartFrames, kMaxFrames};
+};
+
+TEST_F(CheckpointerTest, KeepsTheWalBoundedWhileCommitsKeepComing) {
   for (int i = 0; i < kCommits; ++i) {
     commit_rows(writer);
     // Let the first bulk pass happen on the thread, however slow the machine.
@@ -85,7 +91,7 @@ TEST(CheckpointerTest, KeepsTheWalBoundedWhileCommitsKeepComing) {
 
 // The premise of the test above: without checkpoints the same commits grow the WAL far
 // past the bound.
-TEST(CheckpointerTest, WithoutCheckpointsTheSameCommitsOutgrowTheBound) {
+TEST(WalWithoutCheckpointsTest, TheSameCommitsOutgrowTheBound) {
   test::TempDir dir;
   const std::string path = dir.path() + "/t.db";
   Connection writer = open_wal_db(path);
@@ -96,12 +102,7 @@ TEST(CheckpointerTest, WithoutCheckpointsTheSameCommitsOutgrowTheBound) {
 
 // A reader that keeps an old snapshot (a backup, a long export) holds the WAL back, but
 // the writer's commits go on and the WAL starts over once the reader is done.
-TEST(CheckpointerTest, AReaderHoldingASnapshotDelaysTheRestartButNoCommit) {
-  test::TempDir dir;
-  const std::string path = dir.path() + "/t.db";
-  Connection writer = open_wal_db(path);
-  Checkpointer checkpointer(path, kStartFrames, kMaxFrames);
-  ASSERT_TRUE(checkpointer.start(writer.get()).is_ok());
+TEST_F(CheckpointerTest, AReaderHoldingASnapshotDelaysTheRestartButNoCommit) {
   commit_rows(writer);
   auto reader = Connection::open(path, true);
   ASSERT_TRUE(reader.is_ok());
