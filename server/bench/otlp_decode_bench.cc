@@ -5,8 +5,8 @@
 // of several timed rounds. bench/run.py runs it and records the numbers.
 //
 //   agentlog_otlp_bench [--spans N] [--rounds N] [--json]
-//   agentlog_otlp_bench --write-bodies DIR [--count N] [--spans N] [--marker 8CHARS] [--format
-//   json]
+//   agentlog_otlp_bench --write-bodies DIR [--count N] [--spans N] [--marker 8CHARS]
+//   [--random-ids] [--format json]
 //       writes DIR/body-<i>.pb (or .json) request bodies for the HTTP load test; with a
 //       marker (protobuf only), templates with time placeholders (see genai_workload)
 #include <google/protobuf/arena.h>
@@ -52,7 +52,7 @@ size_t placeholders(std::string_view body) {
 }
 
 int write_bodies(const std::string& dir, int count, size_t spans, const std::string& marker,
-                 bool json) {
+                 t::IdOrder order, bool json) {
   if (!marker.empty() && json) {
     std::fprintf(stderr, "--marker bodies hold binary time placeholders: protobuf only\n");
     return 2;
@@ -60,7 +60,7 @@ int write_bodies(const std::string& dir, int count, size_t spans, const std::str
   std::filesystem::create_directories(dir);
   size_t bytes = 0;
   for (int i = 0; i < count; ++i) {
-    const auto req = t::genai_workload(spans, static_cast<uint64_t>(1000 + i), marker);
+    const auto req = t::genai_workload(spans, static_cast<uint64_t>(1000 + i), marker, order);
     const std::string body = json ? t::to_otlp_json(req) : req.SerializeAsString();
     if (!marker.empty() && !json && placeholders(body) != 2 * spans) {
       // A random id byte sequence that looks like a placeholder would corrupt the body.
@@ -84,6 +84,7 @@ int main(int argc, char** argv) {
   int rounds = 15;
   bool json = false;
   std::string write_dir, marker, format = "protobuf";
+  auto order = t::IdOrder::kGrouped;
   int count = 8;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -106,6 +107,8 @@ int main(int argc, char** argv) {
       count = std::stoi(next());
     else if (a == "--marker")
       marker = next();
+    else if (a == "--random-ids")
+      order = t::IdOrder::kRandom;
     else if (a == "--format")
       format = next();
     else {
@@ -118,7 +121,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "--marker must be 8 characters\n");
       return 2;
     }
-    return write_bodies(write_dir, count, spans, marker, format == "json");
+    return write_bodies(write_dir, count, spans, marker, order, format == "json");
   }
 
   const auto request = t::genai_workload(spans, 42);

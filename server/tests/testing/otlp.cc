@@ -552,7 +552,7 @@ std::string hex_id(std::mt19937_64& rng, size_t bytes) {
 
 }  // namespace
 
-ExportRequest genai_workload(size_t spans, uint64_t seed, std::string_view marker) {
+ExportRequest genai_workload(size_t spans, uint64_t seed, std::string_view marker, IdOrder order) {
   std::mt19937_64 rng(seed);
   auto uniform = [&](int lo, int hi) {
     return lo + static_cast<int>(rng() % static_cast<uint64_t>(hi - lo + 1));
@@ -581,9 +581,14 @@ ExportRequest genai_workload(size_t spans, uint64_t seed, std::string_view marke
   while (made < spans) {
     if (live) t = kT0Ns + static_cast<uint64_t>(uniform(0, 5000)) * kMsNs;
     std::string trace = hex_id(rng, 16);
-    if (marker.size() == 8) trace.replace(0, 8, marker);
     std::string session = "sess-" + std::to_string(rng() % 1000000);
-    if (marker.size() == 8) session = std::string(marker) + "-" + std::to_string(rng() % 100000);
+    if (live && order == IdOrder::kGrouped) {
+      trace.replace(0, 8, marker);
+      session = std::string(marker) + "-" + std::to_string(rng() % 100000);
+    } else if (live) {
+      trace.replace(8, 8, marker);
+      session = std::to_string(rng() % 100000) + "-" + std::string(marker);
+    }
     const size_t in_trace = std::min<size_t>(spans - made, static_cast<size_t>(uniform(6, 12)));
     const std::string root_id = hex_id(rng, 8);
     const uint64_t root_start = t;

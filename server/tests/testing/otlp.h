@@ -84,12 +84,16 @@ std::string dump(const ingest::otlp::TraceData& data);
 // (gen_ai.* semantic conventions): traces of an agent span, chat spans with message
 // content and token usage, and tool spans; every span has session.id. When `marker` is
 // given (8 bytes), the request is a template for a load generator:
-// - `marker` is the first half of every trace id and the first 8 characters of every session
-//   id, so that each copy of the body can be made unique;
+// - `marker` is half of every trace id and 8 characters of every session id, so that each copy
+//   of the body can be made unique. With IdOrder::kGrouped it is their first half, so a
+//   request's ids sort together (as ids that grow with time do); with kRandom their second,
+//   so each trace's ids sort at random (as OpenTelemetry's random trace ids do);
 // - every start and end time is a placeholder (the bytes "~@T" and five more, see
 //   kTimePlaceholder), so that each copy can carry times of when it is sent;
 // - its traces run concurrently (they start within 5 s), as in one batch of a live exporter.
-ExportRequest genai_workload(size_t spans, uint64_t seed, std::string_view marker = {});
+enum class IdOrder { kGrouped, kRandom };
+ExportRequest genai_workload(size_t spans, uint64_t seed, std::string_view marker = {},
+                             IdOrder order = IdOrder::kGrouped);
 
 // A time placeholder is a fixed64 whose little-endian bytes are "~@T" followed by the time's
 // offset from kT0Ns in microseconds (5 bytes, little-endian).
