@@ -18,6 +18,12 @@
 // full one (6-19 ms), into the flush that sent them. Kept pages come from
 // `PageSupport.allocKept`, which in Node is memory V8 does not count at all (platform-node.ts):
 // it is never garbage while the queue lives.
+//
+// A batch can be read on another thread (Node's sender thread, sender-thread.ts): `describe`
+// gives its pages' bytes and index, which are SharedArrayBuffers in Node, and `Batch.of` makes
+// a batch of them there. The other thread only reads items the queue has handed out, which are
+// never written again, and a page is reused only once its batch is released, after the other
+// thread said it is done.
 
 import { Deque } from "./queue.js";
 
@@ -50,20 +56,25 @@ export interface PageSupport {
   alloc(size: number): Uint8Array;
 }
 
-// The per-item index is in typed arrays too (outside the JS heap from 64 bytes on), so that
-// queued items leave nothing on the heap for the garbage collector to trace or promote.
-interface Page {
+/** What a batch reads of a page. */
+export interface PageView {
   readonly bytes: Uint8Array;
-  /** Bytes written so far; items are appended, never changed. */
-  used: number;
-  /** Items written so far. */
-  count: number;
-  /** How many of them are session updates: a page of events only is copied in one piece. */
+  /** How many of its items are session updates: a page of events only is copied in one piece. */
   sessions: number;
   /** ends[i]: the offset just past item i, whose bytes end with a comma. */
   ends: Uint32Array;
   /** kinds[i]: EVENT or SESSION. */
   kinds: Uint8Array;
+}
+
+// The per-item index is in typed arrays too (outside the JS heap from 64 bytes on), so that
+// queued items leave nothing on the heap for the garbage collector to trace or promote; one
+// buffer holds both arrays, from the same memory as the bytes (shareable with another thread).
+interface Page extends PageView {
+  /** Bytes written so far; items are appended, never changed. */
+  used: number;
+  /** Items written so far. */
+  count: number;
   /** Sequence number of item 0 (item i has firstSeq + i). */
   firstSeq: number;
   /** The oldest item of this page still queued. */
@@ -76,21 +87,34 @@ interface Page {
 
 /** Items [from, to) of one page. */
 interface Slice {
-  readonly page: Page;
+  readonly page: PageView;
   readonly from: number;
   readonly to: number;
 }
 
-function itemStart(page: Page, i: number): number {
+/** A batch as another thread gets it: its pages' memory (shared, not copied, where it can be). */
+export interface BatchDescription {
+  count: number;
+  firstSeq: number;
+  /** Per slice: the page's bytes, ends, kinds and whether it holds session updates, and the range. */
+  slices: { bytes: Uint8Array; ends: Uint32Array; kinds: Uint8Array; sessions: number; from: number; to: number }[];
+}
+
+function itemStart(page: PageView, i: number): number {
   return i === 0 ? 0 : page.ends[i - 1]!;
 }
 
-function growIndex(page: Page): void {
-  const ends = new Uint32Array(page.ends.length * 2);
+/** An index for `capacity` items, in one buffer from `alloc` (whose byteOffset is 0). */
+function newIndex(capacity: number, alloc: (size: number) => Uint8Array): { ends: Uint32Array; kinds: Uint8Array } {
+  const index = alloc(capacity * 5);
+  return { ends: new Uint32Array(index.buffer, index.byteOffset, capacity), kinds: index.subarray(capacity * 4, capacity * 5) };
+}
+
+function growIndex(page: Page, alloc: (size: number) => Uint8Array): void {
+  const { ends, kinds } = newIndex(page.ends.length * 2, alloc);
   ends.set(page.ends);
-  page.ends = ends;
-  const kinds = new Uint8Array(page.kinds.length * 2);
   kinds.set(page.kinds);
+  page.ends = ends;
   page.kinds = kinds;
 }
 
@@ -102,14 +126,33 @@ export class Batch {
     readonly count: number,
     /** Sequence number of the first item. */
     readonly firstSeq: number,
-    private readonly done: ((batch: Batch) => void) | undefined = undefined,
+    private readonly done: (() => void) | undefined = undefined,
   ) {}
 
-  /** The pages this batch reads from, each once. */
-  pages(): Page[] {
-    const out: Page[] = [];
-    for (const { page } of this.slices) if (out[out.length - 1] !== page) out.push(page);
-    return out;
+  /** A batch of the pages of a description (on the thread that got it); it has nothing to release. */
+  static of(d: BatchDescription): Batch {
+    return new Batch(
+      d.slices.map(({ bytes, ends, kinds, sessions, from, to }) => ({ page: { bytes, ends, kinds, sessions }, from, to })),
+      d.count,
+      d.firstSeq,
+    );
+  }
+
+  /** What another thread needs to read this batch (`Batch.of`); valid until it is released. */
+  describe(): BatchDescription {
+    return {
+      count: this.count,
+      firstSeq: this.firstSeq,
+      slices: this.slices.map(({ page, from, to }) => ({
+        bytes: page.bytes,
+        ends: page.ends,
+        kinds: page.kinds,
+        // Taken now: items added to the page later are not in this batch.
+        sessions: page.sessions,
+        from,
+        to,
+      })),
+    };
   }
 
   /**
@@ -117,7 +160,7 @@ export class Batch {
    * once, on the batch `take` returned, when its request is over. Halves have nothing to release.
    */
   release(): void {
-    this.done?.(this);
+    this.done?.();
   }
 
   /** The first half and the rest, by item count. REQUIRES: count >= 2. */
@@ -213,12 +256,6 @@ export class ItemQueue {
   private count = 0;
   private byteCount = 0;
   private spare: Page[] = [];
-  private readonly onRelease = (batch: Batch): void => {
-    for (const page of batch.pages()) {
-      page.readers--;
-      this.recycle(page);
-    }
-  };
 
   constructor(private readonly support: PageSupport) {}
 
@@ -251,7 +288,7 @@ export class ItemQueue {
     page.bytes.set(item.subarray(0, size), start);
     page.bytes[start + size] = COMMA;
     page.used = start + size + 1;
-    if (page.count === page.ends.length) growIndex(page);
+    if (page.count === page.ends.length) growIndex(page, this.indexAlloc(page));
     page.ends[page.count] = page.used;
     if (kind === "event") {
       page.kinds[page.count] = EVENT;
@@ -279,6 +316,7 @@ export class ItemQueue {
     const firstSeq = this.headSeq;
     if (firstSeq === undefined) return undefined;
     const slices: Slice[] = [];
+    const read: Page[] = [];
     let count = 0;
     let bytes = 0;
     for (;;) {
@@ -301,6 +339,7 @@ export class ItemQueue {
       }
       if (i > from) {
         slices.push({ page, from, to: i });
+        read.push(page);
         page.readers++;
         count += i - from;
         bytes += page.ends[i - 1]! - start;
@@ -311,7 +350,12 @@ export class ItemQueue {
     }
     this.count -= count;
     this.byteCount -= bytes;
-    return new Batch(slices, count, firstSeq, this.onRelease);
+    return new Batch(slices, count, firstSeq, () => {
+      for (const page of read) {
+        page.readers--;
+        this.recycle(page);
+      }
+    });
   }
 
   /** Removes everything; returns how many items that was. */
@@ -340,13 +384,15 @@ export class ItemQueue {
       page.head = 0;
       page.retired = false;
     } else {
+      const alloc = size === PAGE_BYTES ? this.allocKept : this.allocOnce;
+      const index = newIndex(PAGE_ITEMS, alloc);
       page = {
-        bytes: size === PAGE_BYTES ? this.support.allocKept(size) : this.support.alloc(size),
+        bytes: alloc(size),
         used: 0,
         count: 0,
         sessions: 0,
-        ends: new Uint32Array(PAGE_ITEMS),
-        kinds: new Uint8Array(PAGE_ITEMS),
+        ends: index.ends,
+        kinds: index.kinds,
         firstSeq: this.nextSeq,
         head: 0,
         readers: 0,
@@ -357,6 +403,14 @@ export class ItemQueue {
     this.tail = page;
     this.releaseConsumed(); // the previous tail, if all its items are gone
     return page;
+  }
+
+  private readonly allocKept = (size: number): Uint8Array => this.support.allocKept(size);
+  private readonly allocOnce = (size: number): Uint8Array => this.support.alloc(size);
+
+  /** Where a page's index comes from: kept with a kept page. */
+  private indexAlloc(page: Page): (size: number) => Uint8Array {
+    return page.bytes.length === PAGE_BYTES ? this.allocKept : this.allocOnce;
   }
 
   /** Frees pages whose items are all gone; the tail page stays to take new items. */

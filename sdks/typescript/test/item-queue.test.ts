@@ -2,19 +2,23 @@
 // body it writes, including items of several pages, items larger than a page, and non-ASCII.
 
 import { describe, expect, it } from "vitest";
-import { ItemQueue, type Batch, type ItemKind, type PageSupport } from "../src/item-queue.js";
+import { Batch, ItemQueue, type ItemKind, type PageSupport } from "../src/item-queue.js";
 import { nodePlatform } from "../src/platform-node.js";
 
 const bufferPages: PageSupport = nodePlatform(); // kept pages are SharedArrayBuffers
 const plainPages: PageSupport = { alloc: (size) => new Uint8Array(size), allocKept: (size) => new Uint8Array(size) };
 
-/** Pages that count how many of each kind were made. */
+/**
+ * Pages that count how many of each kind were made. A page's item index comes from the same
+ * allocator; it is smaller than a page (a few KiB for the items of these tests) and not counted.
+ */
 function countingPages(): PageSupport & { kept: number; oneOff: number } {
+  const isPage = (size: number) => size >= 64 * 1024;
   const pages = {
     kept: 0,
     oneOff: 0,
-    allocKept: (size: number) => (pages.kept++, Buffer.allocUnsafeSlow(size)),
-    alloc: (size: number) => (pages.oneOff++, Buffer.allocUnsafeSlow(size)),
+    allocKept: (size: number) => (isPage(size) && pages.kept++, Buffer.allocUnsafeSlow(size)),
+    alloc: (size: number) => (isPage(size) && pages.oneOff++, Buffer.allocUnsafeSlow(size)),
   };
   return pages;
 }
@@ -181,6 +185,32 @@ describe("ItemQueue", () => {
     }
     expect(events).toEqual(whole.events);
     expect(sessions).toEqual(whole.sessions);
+  });
+
+  it("describes a batch for another thread: shared pages, the same body and halves there, and later items not in it", async () => {
+    const q = new ItemQueue(bufferPages);
+    const items = Array.from({ length: 901 }, (_, i) => item(i));
+    for (const it of items.slice(0, 600)) push(q, it.kind, it.json);
+    const batch = q.take(1000, 1e9)!;
+    const d = structuredClone(batch.describe());
+    for (const it of items.slice(600)) push(q, it.kind, it.json); // the pages' later items
+    // Kept pages are shared; a page of one large item is copied.
+    const kept = d.slices.filter((slice) => slice.bytes.length === 64 * 1024);
+    expect(kept.length).toBeGreaterThan(1);
+    expect(kept.length).toBeLessThan(d.slices.length);
+    for (const slice of kept) {
+      expect(slice.bytes.buffer).toBeInstanceOf(SharedArrayBuffer);
+      expect(slice.ends.buffer).toBe(slice.kinds.buffer);
+      expect(slice.ends.buffer).toBeInstanceOf(SharedArrayBuffer);
+    }
+    const there = Batch.of(d);
+    expect([there.count, there.firstSeq]).toEqual([batch.count, batch.firstSeq]);
+    expect(await bodyOf(there)).toEqual(await bodyOf(batch));
+    const [a, b] = there.halves();
+    const [a0, b0] = batch.halves();
+    expect(await bodyOf(a)).toEqual(await bodyOf(a0));
+    expect(await bodyOf(b)).toEqual(await bodyOf(b0));
+    batch.release();
   });
 
   it("writes a large body in steps, pausing between them, to the same bytes", async () => {
