@@ -1,7 +1,9 @@
 // Checks the published artifact, not the source tree: `npm pack`, install the tarball into a
 // fresh temporary directory, then
-//   1. its file list (dist ESM + CJS + .d.ts, README, LICENSE; no sources or tests);
-//   2. an ES module and a CommonJS program using it record nested spans to a local capture server;
+//   1. its file list (dist ESM + CJS + .d.ts, the sender thread's entry in both, README,
+//      LICENSE; no sources or tests);
+//   2. an ES module and a CommonJS program using it record nested spans to a local capture
+//      server, each with its sender thread running (counted in /proc/self/task, on Linux);
 //   3. TypeScript consumers (NodeNext ESM, NodeNext CJS, node10; strict with
 //      exactOptionalPropertyTypes) type-check against its declarations with no @types and no
 //      DOM library;
@@ -67,11 +69,13 @@ const required = [
   "dist/esm/index.js",
   "dist/esm/index.d.ts",
   "dist/esm/package.json",
+  "dist/esm/sender-worker.js",
   "dist/cjs/node.js",
   "dist/cjs/node.d.ts",
   "dist/cjs/index.js",
   "dist/cjs/index.d.ts",
   "dist/cjs/package.json",
+  "dist/cjs/sender-worker.js",
 ];
 const missing = required.filter((f) => !files.includes(f));
 step("tarball has both builds, declarations, README and LICENSE", missing.length === 0, missing.length ? `missing ${missing.join(", ")}` : `${files.length} files, ${packed.size} bytes`);
@@ -91,6 +95,8 @@ if (!step("npm install <tarball> in a fresh directory", install.status === 0)) f
 // ------------------------------------------------------------------ 2. ESM and CJS programs
 
 const program = (importLine) => `${importLine}
+const threads = () => { try { return require("node:fs").readdirSync("/proc/self/task").length; } catch { return null; } };
+const threadsBefore = threads();
 const client = new AgentLog({ apiKey: "k", onError: (e) => console.error("onError", e.code, e.message) });
 const session = client.session({ name: "pack-check" });
 async function main() {
@@ -106,12 +112,13 @@ async function main() {
   const boom = new Error("boom");
   try { client.span("tool", "fails", () => { throw boom; }); } catch (e) { rethrown = e === boom; }
   session.end({ status: "success" });
+  const threadsWhileSending = threads();
   await client.shutdown();
-  console.log(JSON.stringify({ rethrown, stats: client.stats(), version: VERSION }));
+  console.log(JSON.stringify({ rethrown, stats: client.stats(), version: VERSION, senderThread: threadsBefore === null ? null : threadsWhileSending > threadsBefore }));
 }
 main();
 `;
-writeFileSync(join(app, "esm.mjs"), program('import { AgentLog, VERSION } from "@agentlog/sdk";'));
+writeFileSync(join(app, "esm.mjs"), program('import { createRequire } from "node:module";\nconst require = createRequire(import.meta.url);\nimport { AgentLog, VERSION } from "@agentlog/sdk";'));
 writeFileSync(join(app, "cjs.cjs"), program('const { AgentLog, VERSION } = require("@agentlog/sdk");'));
 
 async function capture(file) {
@@ -156,10 +163,11 @@ for (const file of ["esm.mjs", "cjs.cjs"]) {
     byName.child.parent_id === byName.root.id && byName.grandchild.parent_id === byName.child.id &&
     byName.fails.status === "error" && byName.fails.error?.message === "boom";
   step(
-    `${file}: records nested spans through the installed package`,
+    `${file}: records nested spans through the installed package, from its sender thread`,
     code === 0 && nested && result.rethrown === true && result.stats?.sent === 8 && result.stats?.enqueued === 8 && result.version === manifest.version &&
+      result.senderThread !== false &&
       received.every((r) => r.url === "/v1/ingest" && r.auth === "Bearer k"),
-    `exit ${code}, ${events.length} events, stats ${JSON.stringify(result.stats)}`,
+    `exit ${code}, ${events.length} events, stats ${JSON.stringify(result.stats)}, sender thread ${result.senderThread ?? "not counted (no /proc)"}`,
   );
 }
 

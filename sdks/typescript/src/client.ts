@@ -120,7 +120,8 @@ export class AgentLogBase {
       retryMaxDelayMs: positive(opts.retryMaxDelayMs, DEFAULTS.retryMaxDelayMs, 0),
       requestTimeoutMs: positive(opts.requestTimeoutMs, DEFAULTS.requestTimeoutMs),
       fetch: typeof opts.fetch === "function" ? opts.fetch : undefined,
-      platform,
+      // A disabled client sends nothing: no sender thread for it.
+      platform: this.disabled ? { ...platform, senderThread: undefined } : platform,
       report: (e) => this.report(e),
       onTick: () => this.tick(),
     });

@@ -12,6 +12,7 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } 
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { gzip } from "node:zlib";
 import type { ContextStore, Platform, PlatformFetch } from "./platform.js";
+import { senderThreadFrom } from "./sender-thread.js";
 import type { FetchResponseLike } from "./types.js";
 import { VERSION } from "./version.js";
 
@@ -101,6 +102,14 @@ function allocKept(size: number): Buffer {
   return typeof SharedArrayBuffer === "function" ? Buffer.from(new SharedArrayBuffer(size)) : Buffer.allocUnsafeSlow(size);
 }
 
+// The sender thread's entry, beside this module. (CommonJS has no import.meta: scripts/build.mjs
+// gives the CommonJS build this module's file URL instead.)
+// @ts-ignore TS1343 in the CommonJS build only
+const senderWorkerFile = new URL("./sender-worker.js", import.meta.url);
+
+// One thread for all clients of the process, started when the first one is made.
+const senderThread = senderThreadFrom(senderWorkerFile);
+
 // One `beforeExit` listener for all clients (a listener each would trip Node's
 // MaxListenersExceededWarning in programs that make many clients).
 const exitHooks = new Set<(final: boolean) => Promise<void>>();
@@ -138,5 +147,6 @@ export function nodePlatform(): Platform {
     },
     userAgent: `agentlog-sdk-typescript/${VERSION} node/${process.version}`,
     fetch: nodeFetch,
+    senderThread,
   };
 }

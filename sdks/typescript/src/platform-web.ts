@@ -110,5 +110,6 @@ export function webPlatform(): Platform {
     setTimerRef: () => {},
     userAgent: undefined,
     fetch: undefined,
+    senderThread: undefined,
   };
 }

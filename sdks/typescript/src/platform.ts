@@ -2,6 +2,8 @@
 // imports. `node.ts` and `index.ts` (browsers, edge) each pass their own implementation.
 
 import type { ByteSupport } from "./bytes.js";
+import type { AgentLogError } from "./errors.js";
+import type { BatchSender, DeliveryCounters, SenderConfig } from "./sender.js";
 import type { FetchInit, FetchResponseLike } from "./types.js";
 
 /**
@@ -53,6 +55,20 @@ export interface Platform extends ByteSupport {
   readonly userAgent: string | undefined;
   /** The HTTP client used unless the options give a `fetch` (undefined: `globalThis.fetch`). */
   readonly fetch: PlatformFetch | undefined;
+  /**
+   * A sender that delivers on a thread of its own (Node), counting into `counters` and
+   * reporting on this thread; it uses `fallback` if that thread cannot start or stops.
+   * Undefined: batches are delivered on this thread.
+   */
+  readonly senderThread: ((config: SenderConfig, host: SenderHost) => BatchSender) | undefined;
+}
+
+/** What a sender on another thread works for. */
+export interface SenderHost {
+  counters: DeliveryCounters;
+  report(error: AgentLogError): void;
+  /** The sender on this thread, used once the other thread is not there. */
+  fallback: BatchSender;
 }
 
 /**

@@ -4,7 +4,7 @@
 import { gunzipSync } from "node:zlib";
 import { afterEach, describe, expect, it } from "vitest";
 import { AgentLog } from "../src/node.js";
-import { parseRetryAfter } from "../src/transport.js";
+import { parseRetryAfter } from "../src/sender.js";
 import { client, FakeServer, sleep, until, type Reply } from "./helpers.js";
 
 let server: FakeServer;
