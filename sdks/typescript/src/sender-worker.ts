@@ -4,9 +4,10 @@
 import { parentPort } from "node:worker_threads";
 import { Batch } from "./item-queue.js";
 import { nodePlatform } from "./platform-node.js";
-import { Sender, type DeliveryCounters } from "./sender.js";
+import { Sender, type DeliveryCounters, type SenderConfig } from "./sender.js";
 import type { CounterDeltas, FromThread, ThreadNews, ToThread } from "./sender-thread.js";
 
+// (null where this module is loaded outside a worker, as a bundler may: then it does nothing)
 const port = parentPort;
 const platform = nodePlatform();
 
@@ -25,7 +26,7 @@ function post(c: number, client: Client, news: ThreadNews): void {
   client.counters.sent = client.counters.rejected = client.counters.failed = client.counters.retries = client.counters.requests = 0;
 }
 
-function open(c: number, config: Extract<ToThread, { t: "open" }>["config"]): void {
+function open(c: number, config: SenderConfig): void {
   const counters: DeliveryCounters = { sent: 0, rejected: 0, failed: 0, retries: 0, requests: 0 };
   const client: Client = {
     counters,
