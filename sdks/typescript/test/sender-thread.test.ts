@@ -7,8 +7,9 @@ import { AgentLogBase } from "../src/client.js";
 import type { AgentLogError } from "../src/errors.js";
 import { nodePlatform } from "../src/platform-node.js";
 import type { Platform, SenderHost } from "../src/platform.js";
-import type { AgentLogOptions, AgentLogStats } from "../src/types.js";
+import type { BatchSender } from "../src/sender.js";
 import { senderThreadFrom } from "../src/sender-thread.js";
+import type { AgentLogOptions, AgentLogStats } from "../src/types.js";
 import { FakeServer, until, type Reply } from "./helpers.js";
 
 // Under vitest the entry is TypeScript, which the test processes can run (vitest.config.ts).
@@ -40,10 +41,13 @@ function make(file: string | URL, options: AgentLogOptions = {}): Made {
     senderThread: (config, host: SenderHost) => {
       opened.count++;
       const fallback = host.fallback;
-      const counting = { ...fallback, deliver: fallback.deliver.bind(fallback), stop: fallback.stop.bind(fallback), setHeld: fallback.setHeld.bind(fallback) };
-      counting.deliver = (batch) => {
-        here.batches++;
-        return fallback.deliver(batch);
+      const counting: BatchSender = {
+        deliver: (batch) => {
+          here.batches++;
+          return fallback.deliver(batch);
+        },
+        stop: () => fallback.stop(),
+        setHeld: (held) => fallback.setHeld(held),
       };
       return start(config, { ...host, fallback: counting });
     },
