@@ -37,8 +37,9 @@ constexpr std::string_view kEventColumns =
 // A shared attributes suffix shorter than this is stored inline: a copy elsewhere would not
 // pay for its lookup.
 constexpr size_t kMinSharedSuffix = 64;
-// WAL pages between checkpoints (16 KiB pages: 64 MiB).
+// WAL pages between checkpoints (16 KiB pages: 64 MiB), and the WAL's bound.
 constexpr int kCheckpointFrames = 4000;
+constexpr int kMaxWalFrames = 4 * kCheckpointFrames;
 
 // For maps keyed by std::string that are looked up by string_view without allocating.
 struct StringViewHash {
@@ -347,12 +348,14 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const SqliteOptions& opti
   // of pages, which take ~64 MiB of memory: jemalloc serves each 16 KiB page plus SQLite's
   // header from its 20 KiB size class. (A 32 MiB cache inserted as fast as a 64 MiB one.)
   // Checkpoints run every kCheckpointFrames pages (64 MiB of WAL): inline after commits
-  // until the server's Checkpointer takes them over.
+  // until the server's Checkpointer takes them over. A WAL file that starts over keeps up
+  // to its bound (kMaxWalFrames pages): trimmed to 64 MiB after every cycle and
+  // grown again, it cost the writer ~6 % more CPU per event.
   auto s = c.exec(fmt::format(
       "PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous={}; PRAGMA cache_size=-51200;"
       "PRAGMA temp_store=MEMORY; PRAGMA foreign_keys=ON; PRAGMA wal_autocheckpoint={};"
-      "PRAGMA journal_size_limit=67108864",
-      options.full_durability ? "FULL" : "NORMAL", kCheckpointFrames));
+      "PRAGMA journal_size_limit={}",
+      options.full_durability ? "FULL" : "NORMAL", kCheckpointFrames, int64_t{kMaxWalFrames} * 16384));
   if (!s.is_ok()) return s;
   return store;
 }
@@ -498,7 +501,7 @@ Status SqliteStore::migrate() {
   if (options_.background && !indexer_) {
     indexer_ = std::make_unique<SearchIndexer>(db_path_, search_path_);
     indexer_->start();
-    auto cp = std::make_unique<Checkpointer>(db_path_, kCheckpointFrames, 4 * kCheckpointFrames);
+    auto cp = std::make_unique<Checkpointer>(db_path_, kCheckpointFrames, kMaxWalFrames);
     if (auto cs = cp->start(writer_->conn.get()); !cs.is_ok()) return cs;
     checkpointer_ = std::move(cp);
   }
