@@ -63,6 +63,19 @@ function positive(value: unknown, fallback: number, min = 1): number {
   return typeof value === "number" && Number.isFinite(value) && value >= min ? value : fallback;
 }
 
+/** The fields an event draft takes from the caller's as they are (events and spans alike). */
+type PassThrough = Pick<EventDraft, "model" | "provider" | "usage" | "costUsd" | "attributes" | "tags" | "traceId" | "spanId">;
+function copyPassThrough(d: EventDraft, f: Partial<PassThrough>): void {
+  d.model = f.model;
+  d.provider = f.provider;
+  d.usage = f.usage;
+  d.costUsd = f.costUsd;
+  d.attributes = f.attributes;
+  d.tags = f.tags;
+  d.traceId = f.traceId;
+  d.spanId = f.spanId;
+}
+
 function defaultOnError(error: AgentLogError): void {
   console.warn(`[agentlog] ${error.code}: ${error.message}`);
 }
@@ -360,14 +373,7 @@ export class AgentLogBase {
         d.outputJson = undefined;
         d.output = f.output;
         d.error = f.error;
-        d.model = f.model;
-        d.provider = f.provider;
-        d.usage = f.usage;
-        d.costUsd = f.costUsd;
-        d.attributes = f.attributes;
-        d.tags = f.tags;
-        d.traceId = f.traceId;
-        d.spanId = f.spanId;
+        copyPassThrough(d, f);
         this.enqueueEvent(d);
       } finally {
         this.releaseDraft(d);
@@ -666,14 +672,7 @@ export class Span {
     d.outputJson = outputJson;
     d.output = undefined;
     d.error = undefined;
-    d.model = f.model;
-    d.provider = f.provider;
-    d.usage = f.usage;
-    d.costUsd = f.costUsd;
-    d.attributes = f.attributes;
-    d.tags = f.tags;
-    d.traceId = f.traceId;
-    d.spanId = f.spanId;
+    copyPassThrough(d, f);
   }
 }
 

@@ -2,7 +2,7 @@
 
 import { describe, expect, it } from "vitest";
 import { ByteWriter } from "../src/bytes.js";
-import { Encoder, LIMITS, writeTime } from "../src/encode.js";
+import { emptyDraft, Encoder, LIMITS, writeTime } from "../src/encode.js";
 import { Issue, JsonWriter, toWellFormed } from "../src/json.js";
 import { utf8Length } from "../src/platform.js";
 import { nodePlatform } from "../src/platform-node.js";
@@ -151,30 +151,7 @@ describe("encodeJson", () => {
 describe("Encoder field limits", () => {
   const warnings: string[] = [];
   const e = new Encoder(support, (key) => warnings.push(key));
-  const base = {
-    id: '"i"',
-    sessionId: '"s"',
-    parentId: undefined,
-    type: "log",
-    name: undefined,
-    agent: undefined,
-    startedAt: 1,
-    endedAt: undefined,
-    status: undefined,
-    inputJson: undefined,
-    input: undefined,
-    outputJson: undefined,
-    output: undefined,
-    error: undefined,
-    model: undefined,
-    provider: undefined,
-    usage: undefined,
-    costUsd: undefined,
-    attributes: undefined,
-    tags: undefined,
-    traceId: undefined,
-    spanId: undefined,
-  };
+  const base = { ...emptyDraft(), id: '"i"', sessionId: '"s"', type: "log" as const, startedAt: 1 };
   const event = (over: Partial<typeof base> | Record<string, unknown>) => {
     const w = new ByteWriter(support);
     e.event({ ...base, ...over }, w);
