@@ -14,6 +14,11 @@
 #include "testing/sqlite_store.h"
 #include "testing/temp_dir.h"
 
+namespace agentlog::store::sqlite {
+extern const std::pair<std::string_view, std::string_view> kMigrations[];
+extern const std::size_t kMigrationsCount;
+}  // namespace agentlog::store::sqlite
+
 namespace agentlog::store::conformance {
 namespace {
 
@@ -74,6 +79,120 @@ TEST(SqliteStoreTest, KeepsOneCopyOfASharedAttributesSuffix) {
   EXPECT_EQ(scalar("SELECT text FROM attribute_suffixes"), shared);
   EXPECT_EQ(scalar("SELECT count(*) FROM events WHERE attributes_suffix = (SELECT id FROM attribute_suffixes)"), "6");
   EXPECT_EQ(scalar("SELECT attributes FROM events WHERE id = 'e4'"), R"({"i":4,)");
+  sqlite3_close(db);
+}
+
+// Runs SQL on a raw connection; returns the first column of the first row, if any.
+std::string sql(sqlite3* db, const std::string& text) {
+  sqlite3_stmt* st = nullptr;
+  std::string out;
+  for (const char* tail = text.c_str(); *tail;) {
+    EXPECT_EQ(sqlite3_prepare_v2(db, tail, -1, &st, &tail), SQLITE_OK) << sqlite3_errmsg(db) << " in " << tail;
+    if (!st) break;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+      if (out.empty() && sqlite3_column_text(st, 0)) out = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+    }
+    EXPECT_EQ(rc, SQLITE_DONE) << sqlite3_errmsg(db);
+    sqlite3_finalize(st);
+    st = nullptr;
+  }
+  return out;
+}
+
+// 0005_session_numbers.sql numbers the sessions of an existing database and points its
+// events at them: timelines, deletes and new sessions work on the migrated data.
+TEST(SqliteStoreTest, MigrationNumbersExistingSessionsAndTheirEvents) {
+  test::TempDir dir;
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir.path() + "/agentlog.db").c_str(), &db), SQLITE_OK);
+    sql(db, "PRAGMA page_size=16384; PRAGMA journal_mode=WAL; CREATE TABLE schema_migrations (version INTEGER "
+            "PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)");
+    for (size_t i = 0; i < sqlite::kMigrationsCount; ++i) {
+      const auto& [name, text] = sqlite::kMigrations[i];
+      if (std::stoi(std::string(name.substr(0, 4))) > 4) continue;
+      sql(db, std::string(text));
+      sql(db, "INSERT INTO schema_migrations VALUES (" + std::to_string(i + 1) + ", '" + std::string(name) + "', 0)");
+    }
+    ASSERT_EQ(sql(db, "SELECT max(version) FROM schema_migrations"), "4");
+    // Three sessions of the default project as version 4 stored them; "b" started first.
+    sql(db, R"(INSERT INTO sessions (project_id, id, first_event_at, event_count) VALUES
+                 (1, 'a', 2000, 2), (1, 'b', 1000, 1), (1, 'empty', NULL, 0);
+               INSERT INTO events (seq, project_id, id, session_id, type, started_at, status) VALUES
+                 (1, 1, 'a2', 'a', 'step', 2200, 'ok'), (2, 1, 'b1', 'b', 'step', 1000, 'ok'),
+                 (3, 1, 'a1', 'a', 'step', 2000, 'ok');
+               UPDATE meta SET value = 4 WHERE key = 'next_seq';)");
+    sqlite3_close(db);
+  }
+  auto store = test::open_sqlite_store(dir.path());
+  ASSERT_NE(store, nullptr);
+  auto ids = [&](const std::string& session) {
+    std::vector<std::string> out;
+    auto page = store->session_events(1, session, 100, std::nullopt);
+    EXPECT_TRUE(page.is_ok()) << page.status().message();
+    if (page.is_ok()) {
+      for (const auto& e : page->items) out.push_back(e.event.id);
+    }
+    return out;
+  };
+  EXPECT_EQ(ids("a"), (std::vector<std::string>{"a1", "a2"}));
+  EXPECT_EQ(ids("b"), (std::vector<std::string>{"b1"}));
+
+  // New events join a migrated session and start a new one.
+  model::WriteBatch batch;
+  batch.project_id = 1;
+  batch.events = {test::make_event("a3", "a", 2500), test::make_event("c1", "c", 3000)};
+  const model::WriteBatch* one[] = {&batch};
+  ASSERT_TRUE(store->write(one, nullptr).is_ok());
+  EXPECT_EQ(ids("a"), (std::vector<std::string>{"a1", "a2", "a3"}));
+  EXPECT_EQ(ids("c"), (std::vector<std::string>{"c1"}));
+  auto created = store->create_session(1, test::make_patch("d"), 4000);
+  ASSERT_TRUE(created.is_ok()) << created.status().message();
+
+  ASSERT_TRUE(store->delete_session(1, "a").is_ok());
+  EXPECT_TRUE(ids("a").empty());
+  EXPECT_EQ(ids("b"), (std::vector<std::string>{"b1"}));
+  EXPECT_EQ(ids("c"), (std::vector<std::string>{"c1"}));
+  store.reset();
+
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2((dir.path() + "/agentlog.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  // Numbered in order of start (sessions without one first), new ones after them, no two alike.
+  EXPECT_EQ(sql(db, "SELECT group_concat(id, ' ') FROM (SELECT id FROM sessions ORDER BY num)"), "empty b c d");
+  EXPECT_EQ(sql(db, "SELECT count(DISTINCT num) = count(*) AND min(num) > 0 FROM sessions"), "1");
+  EXPECT_EQ(sql(db, "SELECT value = (SELECT max(num) + 1 FROM sessions) FROM meta WHERE key = 'next_session_num'"),
+            "1");
+  EXPECT_EQ(sql(db, "SELECT count(*) FROM events WHERE session_num IS NOT (SELECT num FROM sessions s WHERE "
+                    "s.project_id = events.project_id AND s.id = events.session_id)"),
+            "0");
+  sqlite3_close(db);
+}
+
+// A transaction that fails gives back the session numbers it took, and numbers stay unique
+// across restarts.
+TEST(SqliteStoreTest, SessionNumbersAreNeverReused) {
+  test::TempDir dir;
+  for (int round = 0; round < 2; ++round) {
+    auto store = test::open_sqlite_store(dir.path());
+    ASSERT_NE(store, nullptr);
+    const std::string r = std::to_string(round);
+    ASSERT_TRUE(store->create_session(1, test::make_patch("s" + r), 1000).is_ok());
+    EXPECT_FALSE(store->create_session(1, test::make_patch("s" + r), 1000).is_ok());  // exists: nothing taken
+    model::SessionPatch unknown = test::make_patch("nobody" + r);
+    unknown.name = std::optional<std::string>("x");
+    EXPECT_FALSE(store->patch_session(1, unknown).is_ok());  // not found: nothing taken
+    model::WriteBatch batch;
+    batch.project_id = 1;
+    batch.events = {test::make_event("e" + r, "t" + r, 2000)};
+    batch.sessions = {test::make_patch("u" + r)};
+    const model::WriteBatch* one[] = {&batch};
+    ASSERT_TRUE(store->write(one, nullptr).is_ok());
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2((dir.path() + "/agentlog.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  EXPECT_EQ(sql(db, "SELECT group_concat(id || ':' || num, ' ') FROM (SELECT id, num FROM sessions ORDER BY num)"),
+            "s0:1 u0:2 t0:3 s1:4 u1:5 t1:6");
   sqlite3_close(db);
 }
 

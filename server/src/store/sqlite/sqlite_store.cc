@@ -26,6 +26,12 @@ constexpr std::string_view kSessionColumns =
     "id, name, agent, user_id, tags, metadata, status, started_at, ended_at, last_event_at, event_count, "
     "error_count, llm_count, tool_count, input_tokens, output_tokens, total_tokens, cost_usd";
 
+// Finds one session's events through events_session (0005_session_numbers.sql): `e` is
+// the events table, ?1 the project, `id` the parameter holding the session id.
+std::string session_num_of(std::string_view id) {
+  return fmt::format("e.session_num = (SELECT num FROM sessions WHERE project_id = ?1 AND id = {})", id);
+}
+
 // What read_event reads, from `events e`. The attributes are the row's own part followed by
 // its shared suffix, if any (0004_attribute_suffixes.sql).
 constexpr std::string_view kEventColumns =
@@ -121,6 +127,7 @@ struct Delta {
   std::optional<Micros> min_start, max_end;
   std::optional<std::string> agent;
   bool recompute_bounds = false;
+  int64_t num = 0;  // sessions.num, once the rollup is written
 
   void add(const Event& e, int sign) {
     events += sign;
@@ -243,8 +250,27 @@ void agent_row_final(sqlite3_context* ctx) { sqlite3_result_null(ctx); }
 struct SessionKey {
   int64_t project_id;
   std::string id;
-  bool operator<(const SessionKey& o) const { return std::tie(project_id, id) < std::tie(o.project_id, o.id); }
 };
+struct SessionKeyView {
+  int64_t project_id;
+  std::string_view id;
+};
+// Orders SessionKeys; finds them by SessionKeyView without copying the id.
+struct SessionKeyLess {
+  using is_transparent = void;
+  template <typename A, typename B>
+  bool operator()(const A& a, const B& b) const {
+    if (a.project_id != b.project_id) return a.project_id < b.project_id;
+    return std::string_view(a.id) < std::string_view(b.id);
+  }
+};
+using Deltas = std::map<SessionKey, Delta, SessionKeyLess>;
+
+Delta& delta_of(Deltas& deltas, int64_t project_id, std::string_view session_id) {
+  auto it = deltas.find(SessionKeyView{project_id, session_id});
+  if (it == deltas.end()) it = deltas.emplace(SessionKey{project_id, std::string(session_id)}, Delta{}).first;
+  return it->second;
+}
 
 }  // namespace
 
@@ -254,8 +280,43 @@ struct SqliteStore::Writer {
   explicit Writer(Connection c) : conn(std::move(c)) {}
   Connection conn;
   Stmt insert_event, find_event, delete_event, upsert_rollup, recompute_bounds, upsert_patch, insert_patch,
-      session_exists, set_next_seq, find_suffix, insert_suffix;
+      find_session_num, set_next_seq, set_next_session_num, find_suffix, insert_suffix;
   int64_t next_seq = 1;
+  // sessions.num for the next new session, and its value in meta as last committed. A
+  // transaction claims numbers from the first; only its commit saves them.
+  int64_t next_session_num = 1, saved_session_num = 1;
+
+  Status begin(Transaction& tx) {
+    next_session_num = saved_session_num;  // a transaction that did not commit gave its numbers back
+    return tx.begin_immediate();
+  }
+  // The number of a stored session, or a new one claimed for a session about to be
+  // stored. (Looked up rather than RETURNed by the upsert: RETURNING runs as a trigger,
+  // which cost the writer ~0.6 us per OTLP span.)
+  struct SessionNum {
+    int64_t num;
+    bool stored;
+  };
+  Result<SessionNum> session_num(int64_t project_id, std::string_view id) {
+    find_session_num.bind(1, project_id).bind(2, id);
+    const int rc = find_session_num.step();
+    const SessionNum n = rc == SQLITE_ROW ? SessionNum{find_session_num.int64(0), true} : SessionNum{next_session_num, false};
+    find_session_num.reset();
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return conn.error("find session");
+    if (!n.stored) ++next_session_num;
+    return n;
+  }
+  Status commit(Transaction& tx) {
+    if (next_session_num != saved_session_num) {
+      set_next_session_num.bind(1, next_session_num);
+      const int rc = set_next_session_num.step();
+      set_next_session_num.reset();
+      if (rc != SQLITE_DONE) return conn.error("advance next_session_num");
+    }
+    if (auto s = tx.commit(); !s.is_ok()) return s;
+    saved_session_num = next_session_num;
+    return Status::ok();
+  }
   // attribute_suffixes ids by project and text; bounded, and cleared when a transaction fails
   // (its new rows are gone). Looked up by string_view: a hit allocates nothing.
   std::unordered_map<int64_t, StringMap<int64_t>> suffix_ids;
@@ -408,8 +469,8 @@ Status SqliteStore::migrate() {
                  "INSERT INTO events (seq, project_id, id, session_id, parent_id, trace_id, span_id, type, name, agent, "
                  "started_at, ended_at, status, input, output, has_error, error_type, error_message, error_stack, model, "
                  "provider, input_tokens, output_tokens, total_tokens, cached_tokens, cost_usd, attributes, tags, "
-                 "attributes_suffix) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
-                 "?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)"))
+                 "attributes_suffix, session_num) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
+                 "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)"))
            .is_ok() ||
       !(s = prep(w.find_event, fmt::format("SELECT {} FROM events e WHERE project_id = ? AND id = ?", kEventColumns)))
            .is_ok() ||
@@ -421,8 +482,8 @@ Status SqliteStore::migrate() {
       !(s = prep(w.delete_event, "DELETE FROM events WHERE seq = ?")).is_ok() ||
       !(s = prep(w.upsert_rollup,
                  "INSERT INTO sessions (project_id, id, agent, first_event_at, last_event_at, event_count, error_count, "
-                 "llm_count, tool_count, input_tokens, output_tokens, total_tokens, cost_usd) "
-                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) "
+                 "llm_count, tool_count, input_tokens, output_tokens, total_tokens, cost_usd, num) "
+                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) "
                  "ON CONFLICT (project_id, id) DO UPDATE SET agent = ifnull(agent, excluded.agent), "
                  "first_event_at = CASE WHEN excluded.first_event_at IS NULL THEN first_event_at "
                  "  WHEN first_event_at IS NULL THEN excluded.first_event_at "
@@ -438,15 +499,15 @@ Status SqliteStore::migrate() {
            .is_ok() ||
       !(s = prep(w.recompute_bounds,
                  "UPDATE sessions SET "
-                 "first_event_at = (SELECT min(started_at) FROM events WHERE project_id = ?1 AND session_id = ?2), "
+                 "first_event_at = (SELECT min(started_at) FROM events WHERE session_num = sessions.num), "
                  "last_event_at = (SELECT max(ifnull(ended_at, started_at)) FROM events "
-                 "  WHERE project_id = ?1 AND session_id = ?2) WHERE project_id = ?1 AND id = ?2"))
+                 "  WHERE session_num = sessions.num) WHERE project_id = ?1 AND id = ?2"))
            .is_ok() ||
       // Presence flags (?11..?18) select which fields a patch overwrites.
       !(s = prep(w.upsert_patch,
                  "INSERT INTO sessions (project_id, id, name, agent, user_id, tags, metadata, status, own_started_at, "
-                 "ended_at) VALUES (?1, ?2, ?3, ?4, ?5, ifnull(?6, '[]'), ifnull(?7, '{}'), ifnull(?8, 'running'), ?9, "
-                 "?10) ON CONFLICT (project_id, id) DO UPDATE SET "
+                 "ended_at, num) VALUES (?1, ?2, ?3, ?4, ?5, ifnull(?6, '[]'), ifnull(?7, '{}'), "
+                 "ifnull(?8, 'running'), ?9, ?10, ?19) ON CONFLICT (project_id, id) DO UPDATE SET "
                  "name = CASE WHEN ?11 THEN excluded.name ELSE name END, "
                  "agent = CASE WHEN ?12 THEN excluded.agent ELSE agent END, "
                  "user_id = CASE WHEN ?13 THEN excluded.user_id ELSE user_id END, "
@@ -458,17 +519,22 @@ Status SqliteStore::migrate() {
            .is_ok() ||
       !(s = prep(w.insert_patch,
                  "INSERT INTO sessions (project_id, id, name, agent, user_id, tags, metadata, status, own_started_at, "
-                 "ended_at) VALUES (?1, ?2, ?3, ?4, ?5, ifnull(?6, '[]'), ifnull(?7, '{}'), ifnull(?8, 'running'), ?9, "
-                 "?10)"))
+                 "ended_at, num) VALUES (?1, ?2, ?3, ?4, ?5, ifnull(?6, '[]'), ifnull(?7, '{}'), "
+                 "ifnull(?8, 'running'), ?9, ?10, ?19)"))
            .is_ok() ||
-      !(s = prep(w.session_exists, "SELECT 1 FROM sessions WHERE project_id = ? AND id = ?")).is_ok() ||
-      !(s = prep(w.set_next_seq, "UPDATE meta SET value = ? WHERE key = 'next_seq'")).is_ok()) {
+      !(s = prep(w.find_session_num, "SELECT num FROM sessions WHERE project_id = ? AND id = ?")).is_ok() ||
+      !(s = prep(w.set_next_seq, "UPDATE meta SET value = ? WHERE key = 'next_seq'")).is_ok() ||
+      !(s = prep(w.set_next_session_num, "UPDATE meta SET value = ? WHERE key = 'next_session_num'")).is_ok()) {
     return s;
   }
-  auto seq = c.prepare("SELECT value FROM meta WHERE key = 'next_seq'");
-  if (!seq.is_ok()) return seq.status();
-  if (seq->step() != SQLITE_ROW) return c.error("read next_seq");
-  w.next_seq = seq->int64(0);
+  auto counters = c.prepare("SELECT key, value FROM meta WHERE key IN ('next_seq', 'next_session_num')");
+  if (!counters.is_ok()) return counters.status();
+  int found = 0;
+  for (int rc; (rc = counters->step()) == SQLITE_ROW; ++found) {
+    (counters->text(0) == "next_seq" ? w.next_seq : w.saved_session_num) = counters->int64(1);
+  }
+  if (found != 2) return c.error("read next_seq and next_session_num");
+  w.next_session_num = w.saved_session_num;
 
   if (auto ps = prepare_search_db(search_path_); !ps.is_ok()) return ps;
   {
@@ -549,7 +615,7 @@ Status SqliteStore::write_locked(std::span<const WriteBatch* const> batches) {
   Writer& w = *writer_;
   Connection& c = w.conn;
   Transaction tx(c);
-  if (auto s = tx.begin_immediate(); !s.is_ok()) return s;
+  if (auto s = w.begin(tx); !s.is_ok()) return s;
   const int64_t first_seq = w.next_seq;
   int64_t seq = first_seq;
   auto fail = [&](std::string_view what) {
@@ -587,6 +653,20 @@ Status SqliteStore::write_locked(std::span<const WriteBatch* const> batches) {
     ++w.suffix_count;
     return id;
   };
+  // Adds a group's rollup change to its session, creating the session if it is new; sets
+  // d.num to the session's number.
+  auto write_rollup = [&](const SessionKey& key, Delta& d) -> bool {
+    auto num = w.session_num(key.project_id, key.id);
+    if (!num.is_ok()) return false;
+    d.num = num->num;
+    Stmt& u = w.upsert_rollup;
+    u.bind(1, key.project_id).bind(2, key.id).bind(3, d.agent).bind(4, d.min_start).bind(5, d.max_end);
+    u.bind(6, d.events).bind(7, d.errors).bind(8, d.llm).bind(9, d.tool).bind(10, d.in_tok);
+    u.bind(11, d.out_tok).bind(12, d.tot_tok).bind(13, d.cost).bind(14, d.num);
+    if (u.step() != SQLITE_DONE) return false;
+    u.reset();
+    return true;
+  };
 
   for (const WriteBatch* b : batches) {
     for (const SessionPatch& p : b->sessions) {
@@ -594,7 +674,22 @@ Status SqliteStore::write_locked(std::span<const WriteBatch* const> batches) {
     }
   }
 
-  std::map<SessionKey, Delta> deltas;
+  // The rollups go first: they give each session its number, which its events carry.
+  Deltas deltas;
+  std::vector<const Delta*> delta_of_event;
+  for (const WriteBatch* b : batches) {
+    for (const Event& e : b->events) {
+      Delta& d = delta_of(deltas, b->project_id, e.session_id);
+      d.add(e, +1);
+      delta_of_event.push_back(&d);
+    }
+  }
+  for (auto& [key, d] : deltas) {
+    if (!write_rollup(key, d)) return fail("update session rollups");
+  }
+
+  Deltas replaced;  // what re-sent events take out of the sessions of their earlier versions
+  size_t k = 0;
   for (const WriteBatch* b : batches) {
     for (const Event& e : b->events) {
       Stmt& ins = w.insert_event;
@@ -609,7 +704,7 @@ Status SqliteStore::write_locked(std::span<const WriteBatch* const> batches) {
         ins.bind(22, e.usage->input_tokens).bind(23, e.usage->output_tokens);
         ins.bind(24, e.usage->total_tokens).bind(25, e.usage->cached_tokens);
       }
-      ins.bind(26, e.cost_usd).bind(28, e.tags_json);
+      ins.bind(26, e.cost_usd).bind(28, e.tags_json).bind(30, delta_of_event[k++]->num);
       std::string_view attributes = e.attributes_json;
       if (e.attributes_shared_suffix >= kMinSharedSuffix && e.attributes_shared_suffix <= attributes.size()) {
         const size_t own = attributes.size() - e.attributes_shared_suffix;
@@ -628,7 +723,7 @@ Status SqliteStore::write_locked(std::span<const WriteBatch* const> batches) {
         if (f.step() != SQLITE_ROW) return fail("find replaced event");
         const StoredEvent old = read_event(f);
         f.reset();
-        Delta& od = deltas[{b->project_id, old.event.session_id}];
+        Delta& od = delta_of(replaced, b->project_id, old.event.session_id);
         od.add(old.event, -1);
         const Micros old_end = old.event.ended_at.value_or(old.event.started_at);
         if (old.event.session_id != e.session_id || e.started_at > old.event.started_at ||
@@ -642,18 +737,12 @@ Status SqliteStore::write_locked(std::span<const WriteBatch* const> batches) {
       }
       if (rc != SQLITE_DONE) return fail("insert event");
       ins.reset();
-      deltas[{b->project_id, e.session_id}].add(e, +1);
       ++seq;
     }
   }
 
-  for (const auto& [key, d] : deltas) {
-    Stmt& u = w.upsert_rollup;
-    u.bind(1, key.project_id).bind(2, key.id).bind(3, d.agent).bind(4, d.min_start).bind(5, d.max_end);
-    u.bind(6, d.events).bind(7, d.errors).bind(8, d.llm).bind(9, d.tool).bind(10, d.in_tok);
-    u.bind(11, d.out_tok).bind(12, d.tot_tok).bind(13, d.cost);
-    if (u.step() != SQLITE_DONE) return fail("update session rollups");
-    u.reset();
+  for (auto& [key, d] : replaced) {
+    if (!write_rollup(key, d)) return fail("update session rollups");
     if (d.recompute_bounds) {
       w.recompute_bounds.bind(1, key.project_id).bind(2, key.id);
       if (w.recompute_bounds.step() != SQLITE_DONE) return fail("recompute session bounds");
@@ -666,7 +755,7 @@ Status SqliteStore::write_locked(std::span<const WriteBatch* const> batches) {
     w.set_next_seq.reset();
   }
   w.next_seq = seq;
-  if (auto s = tx.commit(); !s.is_ok()) {
+  if (auto s = w.commit(tx); !s.is_ok()) {
     w.next_seq = first_seq;
     w.forget_suffixes();
     return s;
@@ -676,11 +765,14 @@ Status SqliteStore::write_locked(std::span<const WriteBatch* const> batches) {
 
 Status SqliteStore::apply_patch(int64_t project_id, const SessionPatch& p, PatchMode mode) {
   Writer& w = *writer_;
-  if (mode == PatchMode::kUpdate) {
-    w.session_exists.bind(1, project_id).bind(2, p.id);
-    const bool exists = w.session_exists.step() == SQLITE_ROW;
-    w.session_exists.reset();
-    if (!exists) return Status::not_found(fmt::format("session '{}' not found", p.id));
+  auto num = w.session_num(project_id, p.id);
+  if (!num.is_ok()) return num.status();
+  if (mode == PatchMode::kUpdate && !num->stored) {
+    --w.next_session_num;  // not taken
+    return Status::not_found(fmt::format("session '{}' not found", p.id));
+  }
+  if (mode == PatchMode::kCreate && num->stored) {
+    return Status::conflict(fmt::format("session '{}' already exists", p.id));
   }
   Stmt& st = mode == PatchMode::kCreate ? w.insert_patch : w.upsert_patch;
   // A patch field is optional<optional<T>>: absent, set to null, or set to a value.
@@ -696,6 +788,7 @@ Status SqliteStore::apply_patch(int64_t project_id, const SessionPatch& p, Patch
   if (p.status) st.bind(8, model::to_string(*p.status));
   bind_field(9, p.started_at);
   bind_field(10, p.ended_at);
+  st.bind(19, num->num);
   if (mode != PatchMode::kCreate) {
     st.bind(11, p.name.has_value()).bind(12, p.agent.has_value()).bind(13, p.user_id.has_value());
     st.bind(14, p.tags_json.has_value()).bind(15, p.metadata_json.has_value()).bind(16, p.status.has_value());
@@ -703,9 +796,6 @@ Status SqliteStore::apply_patch(int64_t project_id, const SessionPatch& p, Patch
   }
   const int rc = st.step();
   st.reset();
-  if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE) {
-    return Status::conflict(fmt::format("session '{}' already exists", p.id));
-  }
   if (rc != SQLITE_DONE) return w.conn.error("write session");
   return Status::ok();
 }
@@ -716,9 +806,9 @@ Result<Session> SqliteStore::create_session(int64_t project_id, const SessionPat
   {
     std::lock_guard lock(write_mu_);
     Transaction tx(writer_->conn);
-    if (auto st = tx.begin_immediate(); !st.is_ok()) return st;
+    if (auto st = writer_->begin(tx); !st.is_ok()) return st;
     if (auto st = apply_patch(project_id, p, PatchMode::kCreate); !st.is_ok()) return st;
-    if (auto st = tx.commit(); !st.is_ok()) return st;
+    if (auto st = writer_->commit(tx); !st.is_ok()) return st;
   }
   return get_session(project_id, p.id);
 }
@@ -727,9 +817,9 @@ Result<Session> SqliteStore::patch_session(int64_t project_id, const SessionPatc
   {
     std::lock_guard lock(write_mu_);
     Transaction tx(writer_->conn);
-    if (auto st = tx.begin_immediate(); !st.is_ok()) return st;
+    if (auto st = writer_->begin(tx); !st.is_ok()) return st;
     if (auto st = apply_patch(project_id, s, PatchMode::kUpdate); !st.is_ok()) return st;
-    if (auto st = tx.commit(); !st.is_ok()) return st;
+    if (auto st = writer_->commit(tx); !st.is_ok()) return st;
   }
   return get_session(project_id, s.id);
 }
@@ -739,14 +829,17 @@ Status SqliteStore::delete_session(int64_t project_id, const std::string& id) {
   Connection& c = writer_->conn;
   Transaction tx(c);
   if (auto st = tx.begin_immediate(); !st.is_ok()) return st;
-  auto del = c.prepare("DELETE FROM sessions WHERE project_id = ? AND id = ?");
+  auto del = c.prepare("DELETE FROM sessions WHERE project_id = ? AND id = ? RETURNING num");
   if (!del.is_ok()) return del.status();
   del->bind(1, project_id).bind(2, id);
-  if (del->step() != SQLITE_DONE) return c.error("delete session");
-  if (sqlite3_changes(c.get()) == 0) return Status::not_found(fmt::format("session '{}' not found", id));
-  auto ev = c.prepare("DELETE FROM events WHERE project_id = ? AND session_id = ?");
+  const int rc = del->step();
+  if (rc == SQLITE_DONE) return Status::not_found(fmt::format("session '{}' not found", id));
+  if (rc != SQLITE_ROW) return c.error("delete session");
+  const int64_t num = del->int64(0);
+  del->reset();
+  auto ev = c.prepare("DELETE FROM events WHERE session_num = ?");
   if (!ev.is_ok()) return ev.status();
-  ev->bind(1, project_id).bind(2, id);
+  ev->bind(1, num);
   if (ev->step() != SQLITE_DONE) return c.error("delete session events");
   return tx.commit();
 }
@@ -842,7 +935,7 @@ Result<Page<StoredEvent, EventCursor>> SqliteStore::session_events(int64_t proje
                                                                    int limit, std::optional<EventCursor> after) {
   auto r = reader();
   if (!r) return Status::unavailable("database not migrated");
-  std::string sql = fmt::format("SELECT {} FROM events e WHERE project_id = ?1 AND session_id = ?2", kEventColumns);
+  std::string sql = fmt::format("SELECT {} FROM events e WHERE {}", kEventColumns, session_num_of("?2"));
   if (after) sql += " AND (started_at > ?3 OR (started_at = ?3 AND seq > ?4))";
   sql += " ORDER BY started_at, seq LIMIT ?5";
   auto st = r->stmt(sql);
@@ -919,7 +1012,7 @@ Result<Page<StoredEvent, EventCursor>> SqliteStore::search_events(const EventQue
   if (q.name) sql += " AND e.name = ?3";
   if (q.status) sql += " AND e.status = ?4";
   if (q.model) sql += " AND e.model = ?5";
-  if (q.session_id) sql += " AND e.session_id = ?6";
+  if (q.session_id) sql += fmt::format(" AND {}", session_num_of("?6"));
   if (q.agent) sql += " AND e.agent = ?7";
   // Each time bound also bounds the second (events_time indexes started_at / 1000000;
   // integer division is monotonic, so the extra terms never exclude a matching row).
