@@ -3,6 +3,8 @@
 // fixture is mapped from both encodings, which must give identical events.
 #include <gtest/gtest.h>
 
+#include <random>
+#include <set>
 #include <string>
 
 #include "ingest/otlp/trace_decoder.h"
@@ -715,6 +717,26 @@ TEST(OtlpMapping, LaterRequestsOfATraceJoinItsSession) {
   std::string error;
   ASSERT_TRUE(other.decode(later.protobuf(), Encoding::kProtobuf, kProject + 1, r, error));
   EXPECT_EQ(r.batch.events[0].session_id, std::string(kTraceA));
+}
+
+// Trace ids that vary in one part only (AWS X-Ray ids start with their second; a load
+// generator may vary one half) still spread over the cache's buckets.
+TEST(OtlpMapping, TraceHashUsesEveryByteOfTheTraceId) {
+  constexpr size_t kBuckets = 10007;  // prime, as std::unordered_map's bucket counts
+  std::mt19937_64 rng(7);
+  for (const auto& [from, to] : {std::pair{0, 8}, std::pair{8, 16}, std::pair{4, 16}, std::pair{0, 4}}) {
+    TraceId fixed{};
+    for (auto& b : fixed) b = static_cast<uint8_t>(rng());
+    std::set<size_t> buckets;
+    for (int i = 0; i < 10000; ++i) {
+      TraceId id = fixed;
+      for (int k = from; k < to; ++k) id[k] = static_cast<uint8_t>(rng());
+      buckets.insert(trace_hash(kProject, id) % kBuckets);
+    }
+    // Random hashes fill ~6,300 of the buckets (10,007 * (1 - 1/e)); bytes 0..4 vary
+    // over at most 10,000 values as well.
+    EXPECT_GT(buckets.size(), 5800u) << "random bytes " << from << ".." << to;
+  }
 }
 
 TEST(OtlpMapping, ASessionNamedAfterChildrenWereStoredAsksForThemToBeMoved) {

@@ -16,6 +16,9 @@
 
 namespace agentlog::ingest::otlp {
 
+// The hash of a project's trace id in TraceSessions' map.
+size_t trace_hash(int64_t project_id, const TraceId& trace);
+
 class TraceSessions {
  public:
   // What is known of a trace: spans stored in its trace-id session (`fallback`), or the
