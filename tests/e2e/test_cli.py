@@ -256,6 +256,7 @@ def test_backup_while_serving_restores_everything_acknowledged_before_it(servers
     finally:
         stop.set()
         t.join()
+    assert {f.name for f in out.iterdir()} >= {"agentlog.db", "search.db", "ids.db"}
     again = src.cli_run("backup", "--out", str(out), check=False)
     assert again.returncode != 0 and "never overwrites" in again.stderr
 

@@ -189,7 +189,7 @@ int main(int argc, char** argv) {
       "backup", "copy the embedded database to a directory, online (PostgreSQL: use pg_dump)");
   add_common(backup_cmd);
   std::string backup_out;
-  backup_cmd->add_option("--out", backup_out, "directory for agentlog.db and search.db (never overwritten)")
+  backup_cmd->add_option("--out", backup_out, "directory for agentlog.db, search.db and ids.db (never overwritten)")
       ->required();
 
   auto* version_cmd = app.add_subcommand("version", "print the version");

@@ -6,6 +6,7 @@
 
 #include <sqlite3.h>
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -194,6 +195,96 @@ TEST(SqliteStoreTest, SessionNumbersAreNeverReused) {
   EXPECT_EQ(sql(db, "SELECT group_concat(id || ':' || num, ' ') FROM (SELECT id, num FROM sessions ORDER BY num)"),
             "s0:1 u0:2 t0:3 s1:4 u1:5 t1:6");
   sqlite3_close(db);
+}
+
+// ids.db (IdIndex) is derived from the events table: however it was lost or left behind,
+// the next open brings it back, and ids found there are checked against the events.
+class IdIndexTest : public ::testing::Test {
+ protected:
+  static constexpr Micros kT0 = 1'767'225'600'000'000;
+
+  void write(std::vector<model::Event> events) {
+    model::WriteBatch batch;
+    batch.project_id = 1;
+    for (auto& e : events) e.client_id = true;
+    batch.events = std::move(events);
+    const model::WriteBatch* one[] = {&batch};
+    const Status s = store_->write(one, nullptr);
+    ASSERT_TRUE(s.is_ok()) << s.message();
+  }
+  void reopen() {
+    store_.reset();
+    store_ = test::open_sqlite_store(dir_.path());
+    ASSERT_NE(store_, nullptr);
+  }
+  // Runs SQL on ids.db with the store closed.
+  void on_ids_db(const std::string& text) {
+    store_.reset();
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir_.path() + "/ids.db").c_str(), &db), SQLITE_OK);
+    sql(db, text);
+    sqlite3_close(db);
+    reopen();
+  }
+  int64_t event_count(const std::string& session) {
+    auto s = store_->get_session(1, session);
+    EXPECT_TRUE(s.is_ok()) << session;
+    return s.is_ok() ? s->event_count : -1;
+  }
+  bool found(const std::string& id) { return store_->get_event(1, id).is_ok(); }
+
+  test::TempDir dir_;
+  std::unique_ptr<sqlite::SqliteStore> store_ = test::open_sqlite_store(dir_.path());
+};
+
+TEST_F(IdIndexTest, IndexesCommitsItMissed) {
+  write({test::make_event("a", "s", kT0), test::make_event("b", "s", kT0 + 1)});
+  write({test::make_event("c", "s", kT0 + 2)});
+  // As after a crash between the commits of agentlog.db and ids.db: the last commit's ids
+  // are not there and the watermark is before it.
+  on_ids_db("DELETE FROM event_ids WHERE id = 'c'; UPDATE ids_state SET watermark = 2");
+  EXPECT_TRUE(found("c"));
+  write({test::make_event("c", "s", kT0 + 3)});  // a re-send still replaces
+  EXPECT_EQ(event_count("s"), 3);
+
+  // Missed while running (a failed commit of ids.db): the next write catches up first.
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir_.path() + "/ids.db").c_str(), &db), SQLITE_OK);
+    sql(db, "PRAGMA busy_timeout = 10000; DELETE FROM event_ids WHERE id = 'c'; UPDATE ids_state SET watermark = 2");
+    sqlite3_close(db);
+  }
+  write({test::make_event("c", "s", kT0 + 4)});
+  EXPECT_EQ(event_count("s"), 3);
+  EXPECT_TRUE(found("c"));
+}
+
+TEST_F(IdIndexTest, IsRebuiltWhenDeletedOrAheadOfTheDatabase) {
+  write({test::make_event("a", "s", kT0), test::make_event("b", "s", kT0 + 1)});
+  store_.reset();
+  std::filesystem::remove(dir_.path() + "/ids.db");
+  std::filesystem::remove(dir_.path() + "/ids.db-wal");
+  reopen();
+  EXPECT_TRUE(found("a"));
+  write({test::make_event("a", "s", kT0 + 2)});
+  EXPECT_EQ(event_count("s"), 2);
+
+  // An ids.db newer than the events (agentlog.db restored from an older backup) points at
+  // seqs that hold other events or none: it is rebuilt.
+  on_ids_db("UPDATE ids_state SET watermark = 1000; UPDATE event_ids SET seq = 999 WHERE id = 'a'");
+  EXPECT_TRUE(found("a"));
+  write({test::make_event("a", "s", kT0 + 3)});
+  EXPECT_EQ(event_count("s"), 2);
+}
+
+TEST_F(IdIndexTest, IdsLeftByADeletedSessionFindNothing) {
+  write({test::make_event("x", "old", kT0)});
+  ASSERT_TRUE(store_->delete_session(1, "old").is_ok());
+  EXPECT_FALSE(found("x"));
+  write({test::make_event("x", "new", kT0 + 1)});
+  EXPECT_EQ(event_count("new"), 1);
+  EXPECT_TRUE(found("x"));
+  EXPECT_FALSE(store_->get_session(1, "old").is_ok());
 }
 
 }  // namespace

@@ -34,20 +34,21 @@ Status copy_database(const std::string& from, const std::string& to) {
 Status backup(const std::string& data_dir, const std::string& out_dir) {
   namespace fs = std::filesystem;
   const fs::path main_db = fs::path(data_dir) / "agentlog.db";
-  const fs::path search_db = fs::path(data_dir) / "search.db";
   std::error_code ec;
   if (!fs::exists(main_db, ec)) return Status::not_found(fmt::format("no database at {}", main_db.string()));
   fs::create_directories(out_dir, ec);
   if (ec) return Status::unavailable(fmt::format("cannot create {}: {}", out_dir, ec.message()));
-  for (const char* name : {"agentlog.db", "search.db"}) {
+  for (const char* name : {"agentlog.db", "search.db", "ids.db"}) {
     if (fs::exists(fs::path(out_dir) / name, ec)) {
       return Status::conflict(fmt::format("{} exists; a backup never overwrites", (fs::path(out_dir) / name).string()));
     }
   }
-  // The search index first: it may then only trail the events copied after it (the
-  // indexer catches up on start), never refer to events the copy lacks.
-  if (fs::exists(search_db, ec)) {
-    if (auto s = copy_database(search_db.string(), (fs::path(out_dir) / "search.db").string()); !s.is_ok()) return s;
+  // The derived indexes first: they may then only trail the events copied after them (they
+  // catch up on start), never refer to events the copy lacks.
+  for (const char* name : {"search.db", "ids.db"}) {
+    const fs::path db = fs::path(data_dir) / name;
+    if (!fs::exists(db, ec)) continue;
+    if (auto s = copy_database(db.string(), (fs::path(out_dir) / name).string()); !s.is_ok()) return s;
   }
   return copy_database(main_db.string(), (fs::path(out_dir) / "agentlog.db").string());
 }

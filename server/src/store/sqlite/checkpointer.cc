@@ -17,8 +17,9 @@ constexpr int kRestartWaitMs = 50;
 
 }  // namespace
 
-Checkpointer::Checkpointer(std::string db_path, int start_frames, int max_frames)
-    : db_path_(std::move(db_path)), start_frames_(start_frames), max_frames_(max_frames),
+Checkpointer::Checkpointer(std::string db_path, int start_frames, int max_frames, std::string thread_name)
+    : db_path_(std::move(db_path)), thread_name_(std::move(thread_name)), start_frames_(start_frames),
+      max_frames_(max_frames),
       next_request_(start_frames) {}
 
 Checkpointer::~Checkpointer() { stop(); }
@@ -32,7 +33,7 @@ Status Checkpointer::start(sqlite3* writer) {
   writer_ = writer;
   sqlite3_wal_hook(writer_, &Checkpointer::on_commit, this);
   thread_ = std::thread([this] {
-    set_thread_name("al-checkpoint");
+    set_thread_name(thread_name_.c_str());
     run();
   });
   return Status::ok();

@@ -29,7 +29,7 @@ class Checkpointer {
   // thread is behind) the writer waits for the pass in progress and copies the rest
   // itself. The WAL outgrows that bound only while a reader keeps an old snapshot, as
   // with SQLite's own checkpoints.
-  Checkpointer(std::string db_path, int start_frames, int max_frames);
+  Checkpointer(std::string db_path, int start_frames, int max_frames, std::string thread_name = "al-checkpoint");
   ~Checkpointer();
   Checkpointer(const Checkpointer&) = delete;
   Checkpointer& operator=(const Checkpointer&) = delete;
@@ -49,7 +49,7 @@ class Checkpointer {
   static int on_commit(void* self, sqlite3* db, const char* schema, int frames);
   void run();
 
-  const std::string db_path_;
+  const std::string db_path_, thread_name_;
   const int start_frames_, max_frames_;
   sqlite3* writer_ = nullptr;
   std::optional<Connection> conn_;

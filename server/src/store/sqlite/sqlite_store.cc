@@ -378,7 +378,8 @@ class SqliteStore::ReaderLease {
 SqliteStore::SqliteStore(SqliteOptions options)
     : options_(std::move(options)),
       db_path_((std::filesystem::path(options_.data_dir) / "agentlog.db").string()),
-      search_path_((std::filesystem::path(options_.data_dir) / "search.db").string()) {}
+      search_path_((std::filesystem::path(options_.data_dir) / "search.db").string()),
+      ids_path_((std::filesystem::path(options_.data_dir) / "ids.db").string()) {}
 
 SqliteStore::~SqliteStore() {
   if (indexer_) indexer_->stop();
@@ -472,7 +473,8 @@ Status SqliteStore::migrate() {
                  "attributes_suffix, session_num) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
                  "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)"))
            .is_ok() ||
-      !(s = prep(w.find_event, fmt::format("SELECT {} FROM events e WHERE project_id = ? AND id = ?", kEventColumns)))
+      !(s = prep(w.find_event,
+                 fmt::format("SELECT {} FROM events e WHERE seq = ? AND project_id = ? AND id = ?", kEventColumns)))
            .is_ok() ||
       !(s = prep(w.find_suffix,
                  "SELECT id FROM attribute_suffixes WHERE project_id = ?1 AND hash = ?2 AND text = ?3 LIMIT 1"))
@@ -537,6 +539,11 @@ Status SqliteStore::migrate() {
   w.next_session_num = w.saved_session_num;
 
   if (auto ps = prepare_search_db(search_path_); !ps.is_ok()) return ps;
+  if (!ids_) {
+    auto ids = IdIndex::open(ids_path_, db_path_, options_.full_durability);
+    if (!ids.is_ok()) return ids.status();
+    ids_ = std::move(*ids);
+  }
   {
     std::lock_guard rl(readers_mu_);
     if (!migrated_) {
@@ -549,13 +556,15 @@ Status SqliteStore::migrate() {
                                        nullptr) != SQLITE_OK) {
           return r->conn.error("register agentlog_agent_row");
         }
-        std::string quoted_path = search_path_;
-        for (size_t k = 0; (k = quoted_path.find('\'', k)) != std::string::npos; k += 2) quoted_path.insert(k, 1, '\'');
+        auto quoted = [](std::string path) {
+          for (size_t k = 0; (k = path.find('\'', k)) != std::string::npos; k += 2) path.insert(k, 1, '\'');
+          return path;
+        };
         if (auto as = r->conn.exec(fmt::format("PRAGMA cache_size=-16000; PRAGMA temp_store=MEMORY; "
-                                               "ATTACH DATABASE '{}' AS search; "
+                                               "ATTACH DATABASE '{}' AS search; ATTACH DATABASE '{}' AS ids; "
                                                "CREATE VIRTUAL TABLE temp.events_vocab USING "
                                                "fts5vocab(search, events_fts, row)",
-                                               quoted_path));
+                                               quoted(search_path_), quoted(ids_path_)));
             !as.is_ok()) {
           return as;
         }
@@ -618,8 +627,7 @@ Status SqliteStore::write_locked(std::span<const WriteBatch* const> batches) {
   if (auto s = w.begin(tx); !s.is_ok()) return s;
   const int64_t first_seq = w.next_seq;
   int64_t seq = first_seq;
-  auto fail = [&](std::string_view what) {
-    Status s = c.error(what);
+  auto give_up = [&](Status s) {
     w.next_seq = first_seq;
     w.forget_suffixes();
     for (Stmt* st : {&w.insert_event, &w.find_event, &w.delete_event, &w.upsert_rollup, &w.recompute_bounds,
@@ -628,6 +636,25 @@ Status SqliteStore::write_locked(std::span<const WriteBatch* const> batches) {
     }
     return s;
   };
+  auto fail = [&](std::string_view what) { return give_up(c.error(what)); };
+
+  // The id index looks up and records the events' ids on its thread meanwhile (IdIndex).
+  std::vector<std::pair<int64_t, const Event*>> events;
+  std::vector<IdIndex::Item> ids;
+  for (const WriteBatch* b : batches) {
+    for (const Event& e : b->events) {
+      events.emplace_back(b->project_id, &e);
+      ids.push_back({b->project_id, e.id});
+    }
+  }
+  ids_->begin(first_seq, std::move(ids));
+  struct IdsJob {
+    IdIndex& ids;
+    bool finished = false;
+    ~IdsJob() {
+      if (!finished) (void)ids.finish(false);
+    }
+  } ids_job{*ids_};
   // The id of the one stored copy of a shared attributes suffix, stored now if it is new.
   auto suffix_id = [&](int64_t project_id, std::string_view text) -> std::optional<int64_t> {
     StringMap<int64_t>& known = w.suffix_ids[project_id];
@@ -714,31 +741,40 @@ Status SqliteStore::write_locked(std::span<const WriteBatch* const> batches) {
         attributes = attributes.substr(0, own);
       }
       ins.bind(27, attributes);
-      int rc = ins.step();
-      if (rc == SQLITE_CONSTRAINT_UNIQUE && e.client_id) {
-        // A re-sent event replaces the stored one: take its contribution out of the rollups.
-        sqlite3_reset(ins.get());
-        Stmt& f = w.find_event;
-        f.bind(1, b->project_id).bind(2, e.id);
-        if (f.step() != SQLITE_ROW) return fail("find replaced event");
-        const StoredEvent old = read_event(f);
-        f.reset();
-        Delta& od = delta_of(replaced, b->project_id, old.event.session_id);
-        od.add(old.event, -1);
-        const Micros old_end = old.event.ended_at.value_or(old.event.started_at);
-        if (old.event.session_id != e.session_id || e.started_at > old.event.started_at ||
-            e.ended_at.value_or(e.started_at) < old_end) {
-          od.recompute_bounds = true;  // the old version may have defined the session's bounds
-        }
-        w.delete_event.bind(1, old.seq);
-        if (w.delete_event.step() != SQLITE_DONE) return fail("delete replaced event");
-        w.delete_event.reset();
-        rc = ins.step();
-      }
-      if (rc != SQLITE_DONE) return fail("insert event");
+      if (ins.step() != SQLITE_DONE) return fail("insert event");
       ins.reset();
       ++seq;
     }
+  }
+
+  // A re-sent event replaces the stored version: take that one out of its session's rollups.
+  auto found = ids_->lookups();
+  if (!found.is_ok()) return give_up(found.status());
+  for (const IdIndex::Replaced& r : *found) {
+    const auto& [project_id, e] = events[r.item];
+    Stmt& f = w.find_event;
+    f.bind(1, r.old_seq).bind(2, project_id).bind(3, e->id);
+    const int rc = f.step();
+    if (rc == SQLITE_DONE) {  // gone with its session: the id was left behind
+      f.reset();
+      continue;
+    }
+    if (rc != SQLITE_ROW) return fail("find replaced event");
+    if (!e->client_id) {  // a server-made id promises that no earlier version exists
+      return give_up(Status::internal(fmt::format("generated event id '{}' is already stored", e->id)));
+    }
+    const StoredEvent old = read_event(f);
+    f.reset();
+    Delta& od = delta_of(replaced, project_id, old.event.session_id);
+    od.add(old.event, -1);
+    const Micros old_end = old.event.ended_at.value_or(old.event.started_at);
+    if (old.event.session_id != e->session_id || e->started_at > old.event.started_at ||
+        e->ended_at.value_or(e->started_at) < old_end) {
+      od.recompute_bounds = true;  // the old version may have defined the session's bounds
+    }
+    w.delete_event.bind(1, old.seq);
+    if (w.delete_event.step() != SQLITE_DONE) return fail("delete replaced event");
+    w.delete_event.reset();
   }
 
   for (auto& [key, d] : replaced) {
@@ -755,11 +791,9 @@ Status SqliteStore::write_locked(std::span<const WriteBatch* const> batches) {
     w.set_next_seq.reset();
   }
   w.next_seq = seq;
-  if (auto s = w.commit(tx); !s.is_ok()) {
-    w.next_seq = first_seq;
-    w.forget_suffixes();
-    return s;
-  }
+  if (auto s = w.commit(tx); !s.is_ok()) return give_up(s);
+  ids_job.finished = true;
+  (void)ids_->finish(true);  // when ids.db cannot commit, its next job indexes these events
   return Status::ok();
 }
 
@@ -960,7 +994,10 @@ Result<Page<StoredEvent, EventCursor>> SqliteStore::session_events(int64_t proje
 Result<StoredEvent> SqliteStore::get_event(int64_t project_id, const std::string& id) {
   auto r = reader();
   if (!r) return Status::unavailable("database not migrated");
-  auto st = r->stmt(fmt::format("SELECT {} FROM events e WHERE project_id = ? AND id = ?", kEventColumns));
+  // Through ids.db (IdIndex); the row must still be that event (see IdIndex).
+  auto st = r->stmt(fmt::format("SELECT {} FROM events e WHERE e.seq = (SELECT seq FROM ids.event_ids WHERE "
+                                "project_id = ?1 AND id = ?2) AND e.project_id = ?1 AND e.id = ?2",
+                                kEventColumns));
   if (!st.is_ok()) return st.status();
   Stmt& s = **st;
   s.bind(1, project_id).bind(2, std::string_view(id));
@@ -1392,7 +1429,7 @@ int64_t SqliteStore::database_size_bytes() {
   int64_t total = 0;
   for (const auto& suffix : {"", "-wal"}) {
     std::error_code ec;
-    for (const std::string& base : {db_path_, search_path_}) {
+    for (const std::string& base : {db_path_, search_path_, ids_path_}) {
       const auto n = std::filesystem::file_size(base + suffix, ec);
       if (!ec) total += static_cast<int64_t>(n);
     }

@@ -10,6 +10,7 @@
 
 #include "store/sqlite/checkpointer.h"
 #include "store/sqlite/connection.h"
+#include "store/sqlite/id_index.h"
 #include "store/sqlite/search_indexer.h"
 #include "store/store.h"
 
@@ -83,10 +84,11 @@ class SqliteStore final : public Store {
   Result<std::string> fts_expression(Reader& r, const FtsQuery& query);
 
   SqliteOptions options_;
-  std::string db_path_, search_path_;
+  std::string db_path_, search_path_, ids_path_;
 
   std::mutex write_mu_;  // guards writer_: the pipeline writer and admin writes share it
   std::unique_ptr<Writer> writer_;
+  std::unique_ptr<IdIndex> ids_;  // written with each of the writer's transactions
 
   std::mutex readers_mu_;
   std::condition_variable readers_cv_;

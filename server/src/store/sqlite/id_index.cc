@@ -1,0 +1,251 @@
+#include "store/sqlite/id_index.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "util/thread.h"
+
+namespace agentlog::store::sqlite {
+namespace {
+
+constexpr int kSchemaVersion = 1;
+// 4 KiB pages: a random id costs its page a WAL frame per commit, and this file is all
+// random ids. Checkpoints (on a thread of their own: inline, with their fsyncs, they held
+// up the writer's next lookups by ~12 ms per commit) start at this many pages.
+constexpr int kCheckpointFrames = 4096;
+
+}  // namespace
+
+Result<std::unique_ptr<IdIndex>> IdIndex::open(const std::string& path, const std::string& main_db,
+                                               bool full_durability) {
+  std::unique_ptr<IdIndex> idx(new IdIndex(path, main_db));
+  if (auto s = idx->prepare(full_durability); !s.is_ok()) return s;
+  idx->thread_ = std::thread([p = idx.get()] {
+    set_thread_name("al-ids");
+    p->run();
+  });
+  return idx;
+}
+
+IdIndex::~IdIndex() {
+  if (!thread_.joinable()) return;
+  {
+    std::lock_guard lock(mu_);
+    phase_ = Phase::kStop;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+Status IdIndex::prepare(bool full_durability) {
+  auto ids = Connection::open(path_, false);
+  if (!ids.is_ok()) return ids.status();
+  ids_.emplace(std::move(*ids));
+  auto main = Connection::open(main_db_, true);
+  if (!main.is_ok()) return main.status();
+  main_.emplace(std::move(*main));
+  if (auto s = ids_->exec(fmt::format("PRAGMA page_size=4096; PRAGMA journal_mode=WAL; PRAGMA synchronous={}; "
+                                     "PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit={}; "
+                                     "PRAGMA cache_size=-16384",
+                                     full_durability ? "FULL" : "NORMAL", int64_t{kCheckpointFrames} * 4096 * 2));
+      !s.is_ok()) {
+    return s;
+  }
+  auto v = ids_->prepare("PRAGMA user_version");
+  if (!v.is_ok()) return v.status();
+  const int version = v->step() == SQLITE_ROW ? static_cast<int>(v->int64(0)) : 0;
+  v = Result<Stmt>(Stmt());
+  if (version != kSchemaVersion) {
+    if (auto s = ids_->exec("BEGIN IMMEDIATE; DROP TABLE IF EXISTS event_ids; DROP TABLE IF EXISTS ids_state;"
+                           "CREATE TABLE event_ids (project_id INTEGER NOT NULL, id TEXT NOT NULL, "
+                           "  seq INTEGER NOT NULL, PRIMARY KEY (project_id, id)) WITHOUT ROWID;"
+                           // Every committed event with seq <= watermark is in event_ids.
+                           "CREATE TABLE ids_state (id INTEGER PRIMARY KEY CHECK (id = 1), watermark INTEGER NOT NULL);"
+                           "INSERT INTO ids_state VALUES (1, 0);"
+                           "PRAGMA user_version = 1; COMMIT");
+        !s.is_ok()) {
+      return s;
+    }
+  }
+  auto prep = [&](Stmt& st, std::string_view sql) -> Status {
+    auto r = ids_->prepare(sql);
+    if (!r.is_ok()) return r.status();
+    st = std::move(*r);
+    return Status::ok();
+  };
+  if (auto s = prep(find_, "SELECT seq FROM event_ids WHERE project_id = ? AND id = ?"); !s.is_ok()) return s;
+  if (auto s = prep(insert_, "INSERT INTO event_ids (project_id, id, seq) VALUES (?, ?, ?) ON CONFLICT DO NOTHING");
+      !s.is_ok()) {
+    return s;
+  }
+  if (auto s = prep(record_, "INSERT INTO event_ids (project_id, id, seq) VALUES (?, ?, ?) "
+                             "ON CONFLICT (project_id, id) DO UPDATE SET seq = excluded.seq");
+      !s.is_ok()) {
+    return s;
+  }
+  if (auto s = prep(set_watermark_, "UPDATE ids_state SET watermark = ?"); !s.is_ok()) return s;
+  // Index what agentlog.db committed since (a crash, or a new or deleted ids.db). An ids.db
+  // ahead of agentlog.db (a restored backup of agentlog.db) is rebuilt.
+  if (auto s = ids_->exec("BEGIN IMMEDIATE"); !s.is_ok()) return s;
+  auto next = main_->prepare("SELECT value FROM meta WHERE key = 'next_seq'");
+  if (!next.is_ok()) return next.status();
+  if (next->step() != SQLITE_ROW) return main_->error("read next_seq");
+  const int64_t last_seq = next->int64(0) - 1;
+  next = Result<Stmt>(Stmt());
+  if (auto s = read_watermark(); !s.is_ok()) return s;
+  if (watermark_ > last_seq) {
+    spdlog::warn("{} is ahead of the database (a restored backup?): rebuilding it", path_);
+    if (auto s = ids_->exec("DELETE FROM event_ids"); !s.is_ok()) return s;
+    watermark_ = 0;
+  }
+  if (watermark_ < last_seq) {
+    if (watermark_ == 0) spdlog::info("indexing event ids in {}", path_);
+    if (auto s = catch_up(last_seq + 1); !s.is_ok()) return s;
+  }
+  if (auto s = ids_->exec("COMMIT; PRAGMA wal_checkpoint(TRUNCATE)"); !s.is_ok()) return s;
+  checkpointer_.emplace(path_, kCheckpointFrames, 4 * kCheckpointFrames, "al-ids-ckpt");
+  return checkpointer_->start(ids_->get());
+}
+
+Status IdIndex::read_watermark() {
+  auto w = ids_->prepare("SELECT watermark FROM ids_state");
+  if (!w.is_ok()) return w.status();
+  if (w->step() != SQLITE_ROW) return ids_->error("read ids watermark");
+  watermark_ = w->int64(0);
+  return Status::ok();
+}
+
+Status IdIndex::record(int64_t project_id, std::string_view id, int64_t seq) {
+  record_.bind(1, project_id).bind(2, id).bind(3, seq);
+  const int rc = record_.step();
+  record_.reset();
+  return rc == SQLITE_DONE ? Status::ok() : ids_->error("record event id");
+}
+
+Status IdIndex::catch_up(int64_t before) {
+  // A whole database at once goes in key order (a B-tree filled from one end); a few
+  // missed commits go in seq order, so that the last version of an id wins.
+  auto st = main_->prepare(watermark_ == 0
+                               ? "SELECT project_id, id, seq FROM events WHERE seq < ?2 ORDER BY project_id, id, seq"
+                               : "SELECT project_id, id, seq FROM events WHERE seq > ?1 AND seq < ?2 ORDER BY seq");
+  if (!st.is_ok()) return st.status();
+  st->bind(1, watermark_).bind(2, before);
+  int rc;
+  while ((rc = st->step()) == SQLITE_ROW) {
+    if (auto s = record(st->int64(0), st->text(1), st->int64(2)); !s.is_ok()) return s;
+  }
+  if (rc != SQLITE_DONE) return main_->error("read events to index their ids");
+  st->reset();
+  watermark_ = before - 1;
+  set_watermark_.bind(1, watermark_);
+  rc = set_watermark_.step();
+  set_watermark_.reset();
+  return rc == SQLITE_DONE ? Status::ok() : ids_->error("advance ids watermark");
+}
+
+void IdIndex::begin(int64_t first_seq, std::vector<Item> items) {
+  {
+    std::lock_guard lock(mu_);
+    first_seq_ = first_seq;
+    items_ = std::move(items);
+    phase_ = Phase::kBegun;
+  }
+  cv_.notify_all();
+}
+
+Result<std::vector<IdIndex::Replaced>> IdIndex::lookups() {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [this] { return phase_ == Phase::kLookedUp; });
+  return std::move(result_);
+}
+
+Status IdIndex::finish(bool committed) {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [this] { return phase_ == Phase::kLookedUp; });
+  committed_ = committed;
+  phase_ = Phase::kFinishing;
+  cv_.notify_all();
+  cv_.wait(lock, [this] { return phase_ == Phase::kDone; });
+  phase_ = Phase::kIdle;
+  items_.clear();
+  return finish_status_;
+}
+
+void IdIndex::run() {
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [this] { return phase_ == Phase::kBegun || phase_ == Phase::kStop; });
+      if (phase_ == Phase::kStop) return;
+    }
+    work();
+  }
+}
+
+void IdIndex::work() {
+  // The writer holds agentlog.db's write lock, and only it begins jobs: nothing else touches
+  // items_ or first_seq_ until finish().
+  const std::vector<Item>& items = items_;
+  const int64_t first_seq = first_seq_;
+  Result<std::vector<Replaced>> result = std::vector<Replaced>{};
+  bool open = false;
+  auto lookup_all = [&]() -> Status {
+    if (auto s = ids_->exec("BEGIN IMMEDIATE"); !s.is_ok()) return s;
+    open = true;
+    if (auto s = read_watermark(); !s.is_ok()) return s;
+    if (watermark_ < first_seq - 1) {
+      if (auto s = catch_up(first_seq); !s.is_ok()) return s;
+    }
+    std::vector<Replaced>& replaced = *result;
+    for (size_t i = 0; i < items.size(); ++i) {
+      const Item& it = items[i];
+      const int64_t seq = first_seq + static_cast<int64_t>(i);
+      // Most ids are new: one insert finds that out.
+      insert_.bind(1, it.project_id).bind(2, it.id).bind(3, seq);
+      const int rc = insert_.step();
+      insert_.reset();
+      if (rc != SQLITE_DONE) return ids_->error("record event id");
+      if (sqlite3_changes(ids_->get()) == 1) continue;
+      find_.bind(1, it.project_id).bind(2, it.id);
+      const int found = find_.step();
+      if (found == SQLITE_ROW) replaced.push_back({i, find_.int64(0)});
+      find_.reset();
+      if (found != SQLITE_ROW) return ids_->error("look up event id");
+      if (auto s = record(it.project_id, it.id, seq); !s.is_ok()) return s;
+    }
+    set_watermark_.bind(1, first_seq + static_cast<int64_t>(items.size()) - 1);
+    const int rc = set_watermark_.step();
+    set_watermark_.reset();
+    return rc == SQLITE_DONE ? Status::ok() : ids_->error("advance ids watermark");
+  };
+  Status looked_up = lookup_all();
+  if (!looked_up.is_ok()) result = looked_up;
+
+  bool committed;
+  {
+    std::unique_lock lock(mu_);
+    result_ = std::move(result);
+    lookups_ok_ = looked_up.is_ok();
+    phase_ = Phase::kLookedUp;
+    cv_.notify_all();
+    cv_.wait(lock, [this] { return phase_ == Phase::kFinishing; });
+    committed = committed_ && lookups_ok_;
+  }
+  Status status;
+  if (open) {
+    // After a failed or abandoned job ids.db stays behind agentlog.db: the next job catches up.
+    status = ids_->exec(committed ? "COMMIT" : "ROLLBACK");
+    if (!status.is_ok()) {
+      spdlog::warn("ids.db: {}; the next write indexes what it missed", status.message());
+      (void)ids_->exec("ROLLBACK");
+    }
+  }
+  {
+    std::lock_guard lock(mu_);
+    finish_status_ = status;
+    phase_ = Phase::kDone;
+  }
+  cv_.notify_all();
+}
+
+}  // namespace agentlog::store::sqlite

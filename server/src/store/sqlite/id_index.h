@@ -1,0 +1,93 @@
+// The index of event ids, (project, id) -> seq of the event's current version, in its own
+// database file (ids.db) and written by its own thread while the writer's transaction runs.
+//
+// Why apart: ids that do not grow with time (OpenTelemetry's <trace_id>-<span_id>) put
+// every trace on a random page of an id index. Inside agentlog.db that index cost the
+// writer ~4 us per span and a third of its OTLP throughput (random trace ids: 66-68k
+// spans/s with it, 102-108k without, 2026-12-02). Here the same B-tree work runs on the
+// other core, in parallel with the writer's inserts; only its commit is on the writer's path.
+//
+// Protocol, one write transaction of the writer at a time (the store's write lock):
+//   1. begin(first_seq, items): the thread opens a transaction on ids.db, first indexes any
+//      committed events it missed (seq between its watermark and first_seq), then looks up
+//      and records each item; lookups() returns the items that replace a stored version.
+//   2. The writer verifies each against agentlog.db (the row at that seq must still be that
+//      event: a deleted session leaves its ids behind) and commits agentlog.db.
+//   3. finish(committed): the thread commits or rolls back; the writer waits for it, so a
+//      read after the acknowledgement finds the event by id.
+// agentlog.db commits first. A crash or a failed commit of ids.db leaves it behind, never
+// ahead: the next begin() (and open()) index what it missed from the events table.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "store/sqlite/checkpointer.h"
+#include "store/sqlite/connection.h"
+#include "util/status.h"
+
+namespace agentlog::store::sqlite {
+
+class IdIndex {
+ public:
+  struct Item {
+    int64_t project_id;
+    std::string_view id;  // must stay valid until finish() returns
+  };
+  // An item whose id was recorded before: the seq of the stored version, if it still exists.
+  struct Replaced {
+    size_t item;       // index into begin()'s items
+    int64_t old_seq;
+  };
+
+  // Opens (creating, or rebuilding from `main_db` when missing, incomplete or ahead of it)
+  // ids.db at `path`, indexes committed events it lacks, and starts the thread.
+  static Result<std::unique_ptr<IdIndex>> open(const std::string& path, const std::string& main_db,
+                                               bool full_durability);
+  ~IdIndex();
+
+  // Items get seqs first_seq, first_seq + 1, ... in order; the same id twice in them is
+  // a re-send of the first by the second.
+  void begin(int64_t first_seq, std::vector<Item> items);
+  Result<std::vector<Replaced>> lookups();
+  Status finish(bool committed);
+
+ private:
+  IdIndex(std::string path, std::string main_db) : path_(std::move(path)), main_db_(std::move(main_db)) {}
+  Status prepare(bool full_durability);
+  Status read_watermark();
+  // Indexes committed events with seq in (watermark, before); `before` 0: all of them.
+  Status catch_up(int64_t before);
+  Status record(int64_t project_id, std::string_view id, int64_t seq);
+  void run();
+  void work();
+
+  std::string path_, main_db_;
+  std::optional<Connection> ids_;
+  std::optional<Connection> main_;  // read-only, for catching up
+  Stmt find_, insert_, record_, set_watermark_;
+  int64_t watermark_ = 0;  // as in ids_state, in the open transaction
+  std::optional<Checkpointer> checkpointer_;  // ids.db's own (declared after ids_: stops first)
+
+  // The job handed between the writer and the thread.
+  enum class Phase { kIdle, kBegun, kLookedUp, kFinishing, kDone, kStop };
+  std::mutex mu_;
+  std::condition_variable cv_;
+  Phase phase_ = Phase::kIdle;
+  int64_t first_seq_ = 0;
+  std::vector<Item> items_;
+  Result<std::vector<Replaced>> result_ = std::vector<Replaced>{};
+  bool lookups_ok_ = false;
+  bool committed_ = false;
+  Status finish_status_;
+  std::thread thread_;
+};
+
+}  // namespace agentlog::store::sqlite
