@@ -31,7 +31,7 @@ IdIndex::~IdIndex() {
   if (!thread_.joinable()) return;
   {
     std::lock_guard lock(mu_);
-    phase_ = Phase::kStop;
+    stop_ = true;
   }
   cv_.notify_all();
   thread_.join();
@@ -148,46 +148,62 @@ void IdIndex::begin(int64_t first_seq, std::vector<Item> items) {
     std::lock_guard lock(mu_);
     first_seq_ = first_seq;
     items_ = std::move(items);
-    phase_ = Phase::kBegun;
+    queued_ = true;
   }
   cv_.notify_all();
 }
 
 Result<std::vector<IdIndex::Replaced>> IdIndex::lookups() {
   std::unique_lock lock(mu_);
-  cv_.wait(lock, [this] { return phase_ == Phase::kLookedUp; });
+  cv_.wait(lock, [this] { return looked_up_; });
   return std::move(result_);
 }
 
-Status IdIndex::finish(bool committed) {
-  std::unique_lock lock(mu_);
-  cv_.wait(lock, [this] { return phase_ == Phase::kLookedUp; });
-  committed_ = committed;
-  phase_ = Phase::kFinishing;
+void IdIndex::finish(bool committed) {
+  {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [this] { return looked_up_; });
+    looked_up_ = false;
+    decided_ = true;
+    committed_ = committed;
+    if (committed) pending_.swap(prepared_);
+  }
   cv_.notify_all();
-  cv_.wait(lock, [this] { return phase_ == Phase::kDone; });
-  phase_ = Phase::kIdle;
-  items_.clear();
-  return finish_status_;
+}
+
+std::string IdIndex::pending_key(int64_t project_id, std::string_view id) {
+  std::string key(reinterpret_cast<const char*>(&project_id), sizeof project_id);
+  key += id;
+  return key;
+}
+
+std::optional<int64_t> IdIndex::pending_seq(int64_t project_id, std::string_view id) {
+  const std::string key = pending_key(project_id, id);
+  std::lock_guard lock(mu_);
+  auto it = pending_.find(key);
+  if (it == pending_.end()) return std::nullopt;
+  return it->second;
 }
 
 void IdIndex::run() {
   for (;;) {
+    int64_t first_seq;
+    std::vector<Item> items;
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [this] { return phase_ == Phase::kBegun || phase_ == Phase::kStop; });
-      if (phase_ == Phase::kStop) return;
+      cv_.wait(lock, [this] { return queued_ || stop_; });
+      if (!queued_) return;
+      queued_ = false;
+      first_seq = first_seq_;
+      items = std::move(items_);
     }
-    work();
+    work(first_seq, items);
   }
 }
 
-void IdIndex::work() {
-  // The writer holds agentlog.db's write lock, and only it begins jobs: nothing else touches
-  // items_ or first_seq_ until finish().
-  const std::vector<Item>& items = items_;
-  const int64_t first_seq = first_seq_;
+void IdIndex::work(int64_t first_seq, const std::vector<Item>& items) {
   Result<std::vector<Replaced>> result = std::vector<Replaced>{};
+  std::unordered_map<std::string, int64_t> ids;
   bool open = false;
   auto lookup_all = [&]() -> Status {
     if (auto s = ids_->exec("BEGIN IMMEDIATE"); !s.is_ok()) return s;
@@ -197,9 +213,11 @@ void IdIndex::work() {
       if (auto s = catch_up(first_seq); !s.is_ok()) return s;
     }
     std::vector<Replaced>& replaced = *result;
+    ids.reserve(items.size());
     for (size_t i = 0; i < items.size(); ++i) {
       const Item& it = items[i];
       const int64_t seq = first_seq + static_cast<int64_t>(i);
+      ids[pending_key(it.project_id, it.id)] = seq;
       // Most ids are new: one insert finds that out.
       insert_.bind(1, it.project_id).bind(2, it.id).bind(3, seq);
       const int rc = insert_.step();
@@ -218,34 +236,30 @@ void IdIndex::work() {
     set_watermark_.reset();
     return rc == SQLITE_DONE ? Status::ok() : ids_->error("advance ids watermark");
   };
-  Status looked_up = lookup_all();
+  const Status looked_up = lookup_all();
   if (!looked_up.is_ok()) result = looked_up;
 
-  bool committed;
+  bool commit;
   {
     std::unique_lock lock(mu_);
     result_ = std::move(result);
-    lookups_ok_ = looked_up.is_ok();
-    phase_ = Phase::kLookedUp;
+    prepared_ = std::move(ids);
+    looked_up_ = true;
     cv_.notify_all();
-    cv_.wait(lock, [this] { return phase_ == Phase::kFinishing; });
-    committed = committed_ && lookups_ok_;
+    cv_.wait(lock, [this] { return decided_; });
+    decided_ = false;
+    commit = committed_ && looked_up.is_ok();
   }
-  Status status;
   if (open) {
     // After a failed or abandoned job ids.db stays behind agentlog.db: the next job catches up.
-    status = ids_->exec(committed ? "COMMIT" : "ROLLBACK");
-    if (!status.is_ok()) {
-      spdlog::warn("ids.db: {}; the next write indexes what it missed", status.message());
+    const Status s = ids_->exec(commit ? "COMMIT" : "ROLLBACK");
+    if (!s.is_ok()) {
+      spdlog::warn("ids.db: {}; the next write indexes what it missed", s.message());
       (void)ids_->exec("ROLLBACK");
     }
   }
-  {
-    std::lock_guard lock(mu_);
-    finish_status_ = status;
-    phase_ = Phase::kDone;
-  }
-  cv_.notify_all();
+  std::lock_guard lock(mu_);
+  pending_.clear();  // committed (or, failing that, found by the next job's catch-up)
 }
 
 }  // namespace agentlog::store::sqlite

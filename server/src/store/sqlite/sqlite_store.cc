@@ -652,7 +652,7 @@ Status SqliteStore::write_locked(std::span<const WriteBatch* const> batches) {
     IdIndex& ids;
     bool finished = false;
     ~IdsJob() {
-      if (!finished) (void)ids.finish(false);
+      if (!finished) ids.finish(false);
     }
   } ids_job{*ids_};
   // The id of the one stored copy of a shared attributes suffix, stored now if it is new.
@@ -793,7 +793,7 @@ Status SqliteStore::write_locked(std::span<const WriteBatch* const> batches) {
   w.next_seq = seq;
   if (auto s = w.commit(tx); !s.is_ok()) return give_up(s);
   ids_job.finished = true;
-  (void)ids_->finish(true);  // when ids.db cannot commit, its next job indexes these events
+  ids_->finish(true);
   return Status::ok();
 }
 
@@ -994,13 +994,15 @@ Result<Page<StoredEvent, EventCursor>> SqliteStore::session_events(int64_t proje
 Result<StoredEvent> SqliteStore::get_event(int64_t project_id, const std::string& id) {
   auto r = reader();
   if (!r) return Status::unavailable("database not migrated");
-  // Through ids.db (IdIndex); the row must still be that event (see IdIndex).
-  auto st = r->stmt(fmt::format("SELECT {} FROM events e WHERE e.seq = (SELECT seq FROM ids.event_ids WHERE "
-                                "project_id = ?1 AND id = ?2) AND e.project_id = ?1 AND e.id = ?2",
+  // Through ids.db (IdIndex), or its last commit while ids.db takes it; the row must still
+  // be that event (see IdIndex).
+  const std::optional<int64_t> pending = ids_->pending_seq(project_id, id);
+  auto st = r->stmt(fmt::format("SELECT {} FROM events e WHERE e.seq = ifnull(?3, (SELECT seq FROM ids.event_ids "
+                                "WHERE project_id = ?1 AND id = ?2)) AND e.project_id = ?1 AND e.id = ?2",
                                 kEventColumns));
   if (!st.is_ok()) return st.status();
   Stmt& s = **st;
-  s.bind(1, project_id).bind(2, std::string_view(id));
+  s.bind(1, project_id).bind(2, std::string_view(id)).bind(3, pending);
   const int rc = s.step();
   if (rc == SQLITE_ROW) return read_event(s);
   if (rc == SQLITE_DONE) return Status::not_found(fmt::format("event '{}' not found", id));
