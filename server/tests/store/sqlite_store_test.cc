@@ -277,6 +277,21 @@ TEST_F(IdIndexTest, IsRebuiltWhenDeletedOrAheadOfTheDatabase) {
   EXPECT_EQ(event_count("s"), 2);
 }
 
+// ids.db commits after the write returns; meanwhile the last commit's ids are found in
+// memory, so whatever a client reads after the acknowledgement includes its events.
+TEST_F(IdIndexTest, EventsAreFoundByIdAsSoonAsTheWriteReturns) {
+  for (int i = 0; i < 40; ++i) {
+    std::vector<model::Event> events;
+    for (int j = 0; j < 500; ++j) {
+      events.push_back(test::make_event("r" + std::to_string(i) + "-" + std::to_string(j), "s", kT0 + j));
+    }
+    write(std::move(events));
+    const std::string last = "r" + std::to_string(i) + "-499";
+    ASSERT_TRUE(found(last)) << last;
+    ASSERT_TRUE(found("r" + std::to_string(i) + "-0"));
+  }
+}
+
 TEST_F(IdIndexTest, IdsLeftByADeletedSessionFindNothing) {
   write({test::make_event("x", "old", kT0)});
   ASSERT_TRUE(store_->delete_session(1, "old").is_ok());
