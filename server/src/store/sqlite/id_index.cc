@@ -46,7 +46,7 @@ Status IdIndex::prepare(bool full_durability) {
   main_.emplace(std::move(*main));
   if (auto s = ids_->exec(fmt::format("PRAGMA page_size=4096; PRAGMA journal_mode=WAL; PRAGMA synchronous={}; "
                                      "PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit={}; "
-                                     "PRAGMA cache_size=-16384",
+                                     "PRAGMA cache_size=-8192",
                                      full_durability ? "FULL" : "NORMAL", int64_t{kCheckpointFrames} * 4096 * 2));
       !s.is_ok()) {
     return s;
