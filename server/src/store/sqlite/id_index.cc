@@ -11,8 +11,10 @@ namespace {
 constexpr int kSchemaVersion = 1;
 // 4 KiB pages: a random id costs its page a WAL frame per commit, and this file is all
 // random ids. Checkpoints (on a thread of their own: inline, with their fsyncs, they held
-// up the writer's next lookups by ~12 ms per commit) start at this many pages.
+// up the writer's next lookups by ~12 ms per commit) start at this many pages; the WAL
+// stays within four times as many, and keeps that size when it starts over.
 constexpr int kCheckpointFrames = 4096;
+constexpr int kMaxWalFrames = 4 * kCheckpointFrames;
 
 }  // namespace
 
@@ -47,7 +49,7 @@ Status IdIndex::prepare(bool full_durability) {
   if (auto s = ids_->exec(fmt::format("PRAGMA page_size=4096; PRAGMA journal_mode=WAL; PRAGMA synchronous={}; "
                                      "PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit={}; "
                                      "PRAGMA cache_size=-8192",
-                                     full_durability ? "FULL" : "NORMAL", int64_t{kCheckpointFrames} * 4096 * 2));
+                                     full_durability ? "FULL" : "NORMAL", int64_t{kMaxWalFrames} * 4096));
       !s.is_ok()) {
     return s;
   }
@@ -103,7 +105,7 @@ Status IdIndex::prepare(bool full_durability) {
     if (auto s = catch_up(last_seq + 1); !s.is_ok()) return s;
   }
   if (auto s = ids_->exec("COMMIT; PRAGMA wal_checkpoint(TRUNCATE)"); !s.is_ok()) return s;
-  checkpointer_.emplace(path_, kCheckpointFrames, 4 * kCheckpointFrames, "al-ids-ckpt");
+  checkpointer_.emplace(path_, kCheckpointFrames, kMaxWalFrames, "al-ids-ckpt");
   return checkpointer_->start(ids_->get());
 }
 
