@@ -834,6 +834,45 @@ TEST_P(StoreConformanceTest, IngestedSessionUpsertFollowsPatchSemantics) {
   expect_rollup(s, {make_event("e1", "s", kT0), make_event("e2", "s", kT0 + kSecond)});
 }
 
+// A batch's patch of a session and its events combine as if the patch came first, then the
+// events: a patch's agent wins, or a null one is filled by the events'; a patch without one
+// leaves the session's. (SQLite writes the two in one statement when there is one patch.)
+TEST_P(StoreConformanceTest, APatchAndEventsOfASessionInOneBatchCombineInOrder) {
+  auto agent = [](std::string id, std::optional<std::string> a) {
+    auto p = make_patch(std::move(id));
+    p.agent = std::optional<std::optional<std::string>>(std::move(a));
+    return p;
+  };
+  auto by = [](std::string id, std::string session, Micros t) {
+    Event e = make_event(std::move(id), std::move(session), t);
+    e.agent = "worker";
+    return e;
+  };
+  ASSERT_TRUE(IsOk(write({}, {agent("old-cleared", "x"), agent("old-kept", "x")})));
+  auto named = [](std::string name) {
+    auto p = make_patch("twice");
+    p.name = std::optional<std::string>(std::move(name));
+    return p;
+  };
+  auto done = make_patch("old-kept");
+  done.status = SessionStatus::kSuccess;
+  ASSERT_TRUE(IsOk(write({by("e1", "new-named", kT0), by("e2", "new-plain", kT0), by("e3", "old-cleared", kT0),
+                          by("e4", "old-kept", kT0), by("e5", "twice", kT0)},
+                         {agent("new-named", "planner"), make_patch("new-plain"), agent("old-cleared", std::nullopt),
+                          done, named("first"), named("second")})));
+  EXPECT_EQ(session("new-named").agent, "planner");
+  EXPECT_EQ(session("new-plain").agent, "worker");
+  EXPECT_EQ(session("old-cleared").agent, "worker");
+  EXPECT_EQ(session("old-kept").agent, "x");
+  EXPECT_EQ(session("old-kept").status, SessionStatus::kSuccess);
+  EXPECT_EQ(session("twice").name, "second");
+  EXPECT_EQ(session("new-plain").status, SessionStatus::kRunning);
+  for (const char* id : {"new-named", "new-plain", "old-cleared", "old-kept", "twice"}) {
+    EXPECT_EQ(session(id).event_count, 1) << id;
+    EXPECT_EQ(session(id).started_at, kT0) << id;
+  }
+}
+
 TEST_P(StoreConformanceTest, PatchOfUnknownSessionIsNotFound) {
   auto patch = make_patch("ghost");
   patch.name = std::optional<std::string>("x");

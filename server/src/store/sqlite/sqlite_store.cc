@@ -26,6 +26,30 @@ constexpr std::string_view kSessionColumns =
     "id, name, agent, user_id, tags, metadata, status, started_at, ended_at, last_event_at, event_count, "
     "error_count, llm_count, tool_count, input_tokens, output_tokens, total_tokens, cost_usd";
 
+// What a write group adds to a session (Delta): ?A is its agent, ?A+1.. its totals.
+std::string rollup_set(int a) {
+  return fmt::format(
+      "first_event_at = CASE WHEN ?{0} IS NULL THEN first_event_at WHEN first_event_at IS NULL THEN ?{0} "
+      "  ELSE min(first_event_at, ?{0}) END, "
+      "last_event_at = CASE WHEN ?{1} IS NULL THEN last_event_at WHEN last_event_at IS NULL THEN ?{1} "
+      "  ELSE max(last_event_at, ?{1}) END, "
+      "event_count = event_count + ?{2}, error_count = error_count + ?{3}, llm_count = llm_count + ?{4}, "
+      "tool_count = tool_count + ?{5}, input_tokens = input_tokens + ?{6}, output_tokens = output_tokens + ?{7}, "
+      "total_tokens = total_tokens + ?{8}, cost_usd = cost_usd + ?{9}",
+      a + 1, a + 2, a + 3, a + 4, a + 5, a + 6, a + 7, a + 8, a + 9, a + 10);
+}
+// A patch's fields but its agent, in ?3..?10, with presence flags in ?11..?18.
+constexpr std::string_view kPatchSet =
+    "name = CASE WHEN ?11 THEN excluded.name ELSE name END, "
+    "user_id = CASE WHEN ?13 THEN excluded.user_id ELSE user_id END, "
+    "tags = CASE WHEN ?14 THEN excluded.tags ELSE tags END, "
+    "metadata = CASE WHEN ?15 THEN excluded.metadata ELSE metadata END, "
+    "status = CASE WHEN ?16 THEN excluded.status ELSE status END, "
+    "own_started_at = CASE WHEN ?17 THEN excluded.own_started_at ELSE own_started_at END, "
+    "ended_at = CASE WHEN ?18 THEN excluded.ended_at ELSE ended_at END";
+constexpr std::string_view kPatchValues =
+    "?1, ?2, ?3, ?4, ?5, ifnull(?6, '[]'), ifnull(?7, '{}'), ifnull(?8, 'running'), ?9, ?10, ?19";
+
 // Finds one session's events through events_session (0005_session_numbers.sql): `e` is
 // the events table, ?1 the project, `id` the parameter holding the session id.
 std::string session_num_of(std::string_view id) {
@@ -272,6 +296,34 @@ Delta& delta_of(Deltas& deltas, int64_t project_id, std::string_view session_id)
   return it->second;
 }
 
+// A patch in ?1..?10 and ?19 (its session's number), its presence flags in ?11..?18.
+void bind_patch(Stmt& st, int64_t project_id, const SessionPatch& p, int64_t num) {
+  // A patch field is optional<optional<T>>: absent, set to null, or set to a value.
+  auto bind_field = [&st](int i, const auto& field) {
+    if (field && *field) st.bind(i, **field);
+    else st.bind_null(i);
+  };
+  st.bind(1, project_id).bind(2, p.id);
+  bind_field(3, p.name);
+  bind_field(4, p.agent);
+  bind_field(5, p.user_id);
+  st.bind(6, p.tags_json).bind(7, p.metadata_json);
+  if (p.status) st.bind(8, model::to_string(*p.status));
+  bind_field(9, p.started_at);
+  bind_field(10, p.ended_at);
+  st.bind(19, num);
+  st.bind(11, p.name.has_value()).bind(12, p.agent.has_value()).bind(13, p.user_id.has_value());
+  st.bind(14, p.tags_json.has_value()).bind(15, p.metadata_json.has_value()).bind(16, p.status.has_value());
+  st.bind(17, p.started_at.has_value()).bind(18, p.ended_at.has_value());
+}
+
+// A write group's rollup change in ?a (agent) and ?a+1..?a+10 (see rollup_set).
+void bind_delta(Stmt& st, int a, const Delta& d) {
+  st.bind(a, d.agent).bind(a + 1, d.min_start).bind(a + 2, d.max_end).bind(a + 3, d.events);
+  st.bind(a + 4, d.errors).bind(a + 5, d.llm).bind(a + 6, d.tool).bind(a + 7, d.in_tok);
+  st.bind(a + 8, d.out_tok).bind(a + 9, d.tot_tok).bind(a + 10, d.cost);
+}
+
 }  // namespace
 
 // ---- connections -------------------------------------------------------------------------
@@ -279,7 +331,8 @@ Delta& delta_of(Deltas& deltas, int64_t project_id, std::string_view session_id)
 struct SqliteStore::Writer {
   explicit Writer(Connection c) : conn(std::move(c)) {}
   Connection conn;
-  Stmt insert_event, find_event, delete_event, upsert_rollup, recompute_bounds, upsert_patch, insert_patch,
+  Stmt insert_event, find_event, delete_event, upsert_rollup, upsert_session, recompute_bounds, upsert_patch,
+      insert_patch,
       find_session_num, set_next_seq, set_next_session_num, find_suffix, insert_suffix;
   int64_t next_seq = 1;
   // sessions.num for the next new session, and its value in meta as last committed. A
@@ -483,21 +536,23 @@ Status SqliteStore::migrate() {
            .is_ok() ||
       !(s = prep(w.delete_event, "DELETE FROM events WHERE seq = ?")).is_ok() ||
       !(s = prep(w.upsert_rollup,
-                 "INSERT INTO sessions (project_id, id, agent, first_event_at, last_event_at, event_count, error_count, "
-                 "llm_count, tool_count, input_tokens, output_tokens, total_tokens, cost_usd, num) "
-                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) "
-                 "ON CONFLICT (project_id, id) DO UPDATE SET agent = ifnull(agent, excluded.agent), "
-                 "first_event_at = CASE WHEN excluded.first_event_at IS NULL THEN first_event_at "
-                 "  WHEN first_event_at IS NULL THEN excluded.first_event_at "
-                 "  ELSE min(first_event_at, excluded.first_event_at) END, "
-                 "last_event_at = CASE WHEN excluded.last_event_at IS NULL THEN last_event_at "
-                 "  WHEN last_event_at IS NULL THEN excluded.last_event_at "
-                 "  ELSE max(last_event_at, excluded.last_event_at) END, "
-                 "event_count = event_count + excluded.event_count, error_count = error_count + excluded.error_count, "
-                 "llm_count = llm_count + excluded.llm_count, tool_count = tool_count + excluded.tool_count, "
-                 "input_tokens = input_tokens + excluded.input_tokens, "
-                 "output_tokens = output_tokens + excluded.output_tokens, "
-                 "total_tokens = total_tokens + excluded.total_tokens, cost_usd = cost_usd + excluded.cost_usd"))
+                 fmt::format("INSERT INTO sessions (project_id, id, agent, first_event_at, last_event_at, event_count, "
+                             "error_count, llm_count, tool_count, input_tokens, output_tokens, total_tokens, cost_usd, "
+                             "num) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) "
+                             "ON CONFLICT (project_id, id) DO UPDATE SET agent = ifnull(agent, ?3), {}",
+                             rollup_set(3))))
+           .is_ok() ||
+      // A new session's patch and rollup in one statement: the patch's agent (?4) wins
+      // over the events' (?20), as when the patch is applied first.
+      !(s = prep(w.upsert_session,
+                 fmt::format("INSERT INTO sessions (project_id, id, name, agent, user_id, tags, metadata, status, "
+                             "own_started_at, ended_at, num, first_event_at, last_event_at, event_count, error_count, "
+                             "llm_count, tool_count, input_tokens, output_tokens, total_tokens, cost_usd) "
+                             "VALUES (?1, ?2, ?3, ifnull(?4, ?20), ?5, ifnull(?6, '[]'), ifnull(?7, '{{}}'), "
+                             "ifnull(?8, 'running'), ?9, ?10, ?19, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30) "
+                             "ON CONFLICT (project_id, id) DO UPDATE SET {}, "
+                             "agent = CASE WHEN ?12 THEN excluded.agent ELSE ifnull(agent, ?20) END, {}",
+                             kPatchSet, rollup_set(20))))
            .is_ok() ||
       !(s = prep(w.recompute_bounds,
                  "UPDATE sessions SET "
@@ -507,22 +562,15 @@ Status SqliteStore::migrate() {
            .is_ok() ||
       // Presence flags (?11..?18) select which fields a patch overwrites.
       !(s = prep(w.upsert_patch,
-                 "INSERT INTO sessions (project_id, id, name, agent, user_id, tags, metadata, status, own_started_at, "
-                 "ended_at, num) VALUES (?1, ?2, ?3, ?4, ?5, ifnull(?6, '[]'), ifnull(?7, '{}'), "
-                 "ifnull(?8, 'running'), ?9, ?10, ?19) ON CONFLICT (project_id, id) DO UPDATE SET "
-                 "name = CASE WHEN ?11 THEN excluded.name ELSE name END, "
-                 "agent = CASE WHEN ?12 THEN excluded.agent ELSE agent END, "
-                 "user_id = CASE WHEN ?13 THEN excluded.user_id ELSE user_id END, "
-                 "tags = CASE WHEN ?14 THEN excluded.tags ELSE tags END, "
-                 "metadata = CASE WHEN ?15 THEN excluded.metadata ELSE metadata END, "
-                 "status = CASE WHEN ?16 THEN excluded.status ELSE status END, "
-                 "own_started_at = CASE WHEN ?17 THEN excluded.own_started_at ELSE own_started_at END, "
-                 "ended_at = CASE WHEN ?18 THEN excluded.ended_at ELSE ended_at END"))
+                 fmt::format("INSERT INTO sessions (project_id, id, name, agent, user_id, tags, metadata, status, "
+                             "own_started_at, ended_at, num) VALUES ({}) ON CONFLICT (project_id, id) DO UPDATE SET "
+                             "{}, agent = CASE WHEN ?12 THEN excluded.agent ELSE agent END",
+                             kPatchValues, kPatchSet)))
            .is_ok() ||
       !(s = prep(w.insert_patch,
-                 "INSERT INTO sessions (project_id, id, name, agent, user_id, tags, metadata, status, own_started_at, "
-                 "ended_at, num) VALUES (?1, ?2, ?3, ?4, ?5, ifnull(?6, '[]'), ifnull(?7, '{}'), "
-                 "ifnull(?8, 'running'), ?9, ?10, ?19)"))
+                 fmt::format("INSERT INTO sessions (project_id, id, name, agent, user_id, tags, metadata, status, "
+                             "own_started_at, ended_at, num) VALUES ({})",
+                             kPatchValues)))
            .is_ok() ||
       !(s = prep(w.find_session_num, "SELECT num FROM sessions WHERE project_id = ? AND id = ?")).is_ok() ||
       !(s = prep(w.set_next_seq, "UPDATE meta SET value = ? WHERE key = 'next_seq'")).is_ok() ||
@@ -680,28 +728,26 @@ Status SqliteStore::write_locked(std::span<const WriteBatch* const> batches) {
     ++w.suffix_count;
     return id;
   };
-  // Adds a group's rollup change to its session, creating the session if it is new; sets
-  // d.num to the session's number.
-  auto write_rollup = [&](const SessionKey& key, Delta& d) -> bool {
+  // Adds a group's rollup change to its session, with the group's one patch of it if any,
+  // creating the session if it is new; sets d.num to the session's number.
+  auto write_rollup = [&](const SessionKey& key, Delta& d, const SessionPatch* patch) -> bool {
     auto num = w.session_num(key.project_id, key.id);
     if (!num.is_ok()) return false;
     d.num = num->num;
-    Stmt& u = w.upsert_rollup;
-    u.bind(1, key.project_id).bind(2, key.id).bind(3, d.agent).bind(4, d.min_start).bind(5, d.max_end);
-    u.bind(6, d.events).bind(7, d.errors).bind(8, d.llm).bind(9, d.tool).bind(10, d.in_tok);
-    u.bind(11, d.out_tok).bind(12, d.tot_tok).bind(13, d.cost).bind(14, d.num);
+    Stmt& u = patch ? w.upsert_session : w.upsert_rollup;
+    if (patch) {
+      bind_patch(u, key.project_id, *patch, d.num);
+      bind_delta(u, 20, d);
+    } else {
+      u.bind(1, key.project_id).bind(2, key.id).bind(14, d.num);
+      bind_delta(u, 3, d);
+    }
     if (u.step() != SQLITE_DONE) return false;
     u.reset();
     return true;
   };
 
-  for (const WriteBatch* b : batches) {
-    for (const SessionPatch& p : b->sessions) {
-      if (auto s = apply_patch(b->project_id, p, PatchMode::kUpsert); !s.is_ok()) return s;
-    }
-  }
-
-  // The rollups go first: they give each session its number, which its events carry.
+  // The sessions go first: they give each session its number, which its events carry.
   Deltas deltas;
   std::vector<const Delta*> delta_of_event;
   for (const WriteBatch* b : batches) {
@@ -711,8 +757,29 @@ Status SqliteStore::write_locked(std::span<const WriteBatch* const> batches) {
       delta_of_event.push_back(&d);
     }
   }
+  // A session with events and one patch in the group takes both in one statement (a new
+  // session's row is written once: ~10 % of the writer's time with random trace ids). Other
+  // patches are applied first, in order, as patches before rollups always were.
+  std::map<SessionKey, std::pair<const SessionPatch*, int>, SessionKeyLess> patches;
+  for (const WriteBatch* b : batches) {
+    for (const SessionPatch& p : b->sessions) {
+      auto [it, fresh] = patches.try_emplace(SessionKey{b->project_id, p.id}, &p, 0);
+      ++it->second.second;
+    }
+  }
+  auto single_patch = [&](const SessionKey& key) -> const SessionPatch* {
+    auto it = patches.find(key);
+    return it != patches.end() && it->second.second == 1 ? it->second.first : nullptr;
+  };
+  for (const WriteBatch* b : batches) {
+    for (const SessionPatch& p : b->sessions) {
+      const SessionKeyView key{b->project_id, p.id};
+      if (deltas.count(key) && single_patch(SessionKey{b->project_id, p.id})) continue;
+      if (auto s = apply_patch(b->project_id, p, PatchMode::kUpsert); !s.is_ok()) return give_up(s);
+    }
+  }
   for (auto& [key, d] : deltas) {
-    if (!write_rollup(key, d)) return fail("update session rollups");
+    if (!write_rollup(key, d, single_patch(key))) return fail("update session rollups");
   }
 
   Deltas replaced;  // what re-sent events take out of the sessions of their earlier versions
@@ -778,7 +845,7 @@ Status SqliteStore::write_locked(std::span<const WriteBatch* const> batches) {
   }
 
   for (auto& [key, d] : replaced) {
-    if (!write_rollup(key, d)) return fail("update session rollups");
+    if (!write_rollup(key, d, nullptr)) return fail("update session rollups");
     if (d.recompute_bounds) {
       w.recompute_bounds.bind(1, key.project_id).bind(2, key.id);
       if (w.recompute_bounds.step() != SQLITE_DONE) return fail("recompute session bounds");
@@ -809,25 +876,7 @@ Status SqliteStore::apply_patch(int64_t project_id, const SessionPatch& p, Patch
     return Status::conflict(fmt::format("session '{}' already exists", p.id));
   }
   Stmt& st = mode == PatchMode::kCreate ? w.insert_patch : w.upsert_patch;
-  // A patch field is optional<optional<T>>: absent, set to null, or set to a value.
-  auto bind_field = [&st](int i, const auto& field) {
-    if (field && *field) st.bind(i, **field);
-    else st.bind_null(i);
-  };
-  st.bind(1, project_id).bind(2, p.id);
-  bind_field(3, p.name);
-  bind_field(4, p.agent);
-  bind_field(5, p.user_id);
-  st.bind(6, p.tags_json).bind(7, p.metadata_json);
-  if (p.status) st.bind(8, model::to_string(*p.status));
-  bind_field(9, p.started_at);
-  bind_field(10, p.ended_at);
-  st.bind(19, num->num);
-  if (mode != PatchMode::kCreate) {
-    st.bind(11, p.name.has_value()).bind(12, p.agent.has_value()).bind(13, p.user_id.has_value());
-    st.bind(14, p.tags_json.has_value()).bind(15, p.metadata_json.has_value()).bind(16, p.status.has_value());
-    st.bind(17, p.started_at.has_value()).bind(18, p.ended_at.has_value());
-  }
+  bind_patch(st, project_id, p, num->num);
   const int rc = st.step();
   st.reset();
   if (rc != SQLITE_DONE) return w.conn.error("write session");
