@@ -679,8 +679,8 @@ Status SqliteStore::write_locked(std::span<const WriteBatch* const> batches) {
   auto give_up = [&](Status s) {
     w.next_seq = first_seq;
     w.forget_suffixes();
-    for (Stmt* st : {&w.insert_event, &w.find_event, &w.delete_event, &w.upsert_rollup, &w.recompute_bounds,
-                     &w.find_suffix, &w.insert_suffix}) {
+    for (Stmt* st : {&w.insert_event, &w.find_event, &w.delete_event, &w.upsert_rollup, &w.upsert_session,
+                     &w.recompute_bounds, &w.find_suffix, &w.insert_suffix}) {
       st->reset();
     }
     return s;
@@ -764,23 +764,22 @@ Status SqliteStore::write_locked(std::span<const WriteBatch* const> batches) {
   std::map<SessionKey, std::pair<const SessionPatch*, int>, SessionKeyLess> patches;
   for (const WriteBatch* b : batches) {
     for (const SessionPatch& p : b->sessions) {
-      auto [it, fresh] = patches.try_emplace(SessionKey{b->project_id, p.id}, &p, 0);
-      ++it->second.second;
+      ++patches.try_emplace(SessionKey{b->project_id, p.id}, &p, 0).first->second.second;
     }
   }
-  auto single_patch = [&](const SessionKey& key) -> const SessionPatch* {
+  auto single_patch = [&](SessionKeyView key) -> const SessionPatch* {
     auto it = patches.find(key);
     return it != patches.end() && it->second.second == 1 ? it->second.first : nullptr;
   };
   for (const WriteBatch* b : batches) {
     for (const SessionPatch& p : b->sessions) {
       const SessionKeyView key{b->project_id, p.id};
-      if (deltas.count(key) && single_patch(SessionKey{b->project_id, p.id})) continue;
+      if (deltas.count(key) && single_patch(key)) continue;
       if (auto s = apply_patch(b->project_id, p, PatchMode::kUpsert); !s.is_ok()) return give_up(s);
     }
   }
   for (auto& [key, d] : deltas) {
-    if (!write_rollup(key, d, single_patch(key))) return fail("update session rollups");
+    if (!write_rollup(key, d, single_patch({key.project_id, key.id}))) return fail("update session rollups");
   }
 
   Deltas replaced;  // what re-sent events take out of the sessions of their earlier versions
