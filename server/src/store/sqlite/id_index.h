@@ -5,7 +5,7 @@
 // every trace on a random page of an id index. Inside agentlog.db that index cost the
 // writer ~4 us per span and a third of its OTLP throughput (random trace ids: 66-68k
 // spans/s with it, 102-108k without, 2026-12-02). Here the same B-tree work runs on the
-// other core, in parallel with the writer's inserts; only its commit is on the writer's path.
+// other core, in parallel with the writer's inserts, and commits while the writer goes on.
 //
 // Protocol, one write transaction of the writer at a time (the store's write lock):
 //   1. begin(first_seq, items): the thread opens a transaction on ids.db, first indexes any
@@ -14,9 +14,9 @@
 //   2. The writer verifies each against agentlog.db (the row at that seq must still be that
 //      event: a deleted session leaves its ids behind) and commits agentlog.db.
 //   3. finish(committed): the thread commits or rolls back ids.db while the writer goes on
-//      with its next transaction (waiting for that commit cost ~8 ms of every ~45 ms
-//      cycle). Until it is done, pending_seq() finds the committed ids, so a read after
-//      the acknowledgement finds the event by id.
+//      with its next transaction (the next begin() waits in the queue). Until it is done,
+//      pending_seq() finds the committed ids, so a read after the acknowledgement finds
+//      the event by id.
 // agentlog.db commits first. A crash or a failed commit of ids.db leaves it behind, never
 // ahead: the next job (and open()) index what it missed from the events table.
 #pragma once
