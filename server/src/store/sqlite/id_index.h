@@ -14,7 +14,7 @@
 //   2. The writer verifies each against agentlog.db (the row at that seq must still be that
 //      event: a deleted session leaves its ids behind) and commits agentlog.db.
 //   3. finish(committed): the thread commits or rolls back ids.db while the writer goes on
-//      with its next transaction (the next begin() waits in the queue). Until it is done,
+//      with its next transaction (whose job waits for that commit). Until it is done,
 //      pending_seq() finds the committed ids, so a read after the acknowledgement finds
 //      the event by id.
 // agentlog.db commits first. A crash or a failed commit of ids.db leaves it behind, never
