@@ -687,12 +687,21 @@ Status SqliteStore::write_locked(std::span<const WriteBatch* const> batches) {
   };
   auto fail = [&](std::string_view what) { return give_up(c.error(what)); };
 
-  // The id index looks up and records the events' ids on its thread meanwhile (IdIndex).
-  std::vector<std::pair<int64_t, const Event*>> events;
+  // The group's events in seq order, each with its session's rollup change. The id index
+  // looks up and records their ids on its thread meanwhile (IdIndex).
+  struct Pending {
+    int64_t project_id;
+    const Event* e;
+    const Delta* d;
+  };
+  std::vector<Pending> events;
   std::vector<IdIndex::Item> ids;
+  Deltas deltas;
   for (const WriteBatch* b : batches) {
     for (const Event& e : b->events) {
-      events.emplace_back(b->project_id, &e);
+      Delta& d = delta_of(deltas, b->project_id, e.session_id);
+      d.add(e, +1);
+      events.push_back({b->project_id, &e, &d});
       ids.push_back({b->project_id, e.id});
     }
   }
@@ -749,15 +758,6 @@ Status SqliteStore::write_locked(std::span<const WriteBatch* const> batches) {
   };
 
   // The sessions go first: they give each session its number, which its events carry.
-  Deltas deltas;
-  std::vector<const Delta*> delta_of_event;
-  for (const WriteBatch* b : batches) {
-    for (const Event& e : b->events) {
-      Delta& d = delta_of(deltas, b->project_id, e.session_id);
-      d.add(e, +1);
-      delta_of_event.push_back(&d);
-    }
-  }
   // A session with events and one patch in the group takes both in one statement (a new
   // session's row is written once: ~10 % of the writer's time with random trace ids). Other
   // patches are applied first, in order, as patches before rollups always were.
@@ -782,43 +782,41 @@ Status SqliteStore::write_locked(std::span<const WriteBatch* const> batches) {
     if (!write_rollup(key, d, single_patch({key.project_id, key.id}))) return fail("update session rollups");
   }
 
-  Deltas replaced;  // what re-sent events take out of the sessions of their earlier versions
-  size_t k = 0;
-  for (const WriteBatch* b : batches) {
-    for (const Event& e : b->events) {
-      Stmt& ins = w.insert_event;
-      ins.bind(1, seq).bind(2, b->project_id).bind(3, e.id).bind(4, e.session_id);
-      ins.bind(5, e.parent_id).bind(6, e.trace_id).bind(7, e.span_id).bind(8, model::to_string(e.type));
-      ins.bind(9, e.name).bind(10, e.agent).bind(11, e.started_at).bind(12, e.ended_at);
-      ins.bind(13, model::to_string(e.status)).bind(14, e.input_json).bind(15, e.output_json);
-      ins.bind(16, e.error ? 1 : 0);
-      if (e.error) ins.bind(17, e.error->type).bind(18, e.error->message).bind(19, e.error->stack);
-      ins.bind(20, e.model).bind(21, e.provider);
-      if (e.usage) {
-        ins.bind(22, e.usage->input_tokens).bind(23, e.usage->output_tokens);
-        ins.bind(24, e.usage->total_tokens).bind(25, e.usage->cached_tokens);
-      }
-      ins.bind(26, e.cost_usd).bind(28, e.tags_json).bind(30, delta_of_event[k++]->num);
-      std::string_view attributes = e.attributes_json;
-      if (e.attributes_shared_suffix >= kMinSharedSuffix && e.attributes_shared_suffix <= attributes.size()) {
-        const size_t own = attributes.size() - e.attributes_shared_suffix;
-        const auto id = suffix_id(b->project_id, attributes.substr(own));
-        if (!id) return fail("store shared attributes");
-        ins.bind(29, *id);
-        attributes = attributes.substr(0, own);
-      }
-      ins.bind(27, attributes);
-      if (ins.step() != SQLITE_DONE) return fail("insert event");
-      ins.reset();
-      ++seq;
+  for (const auto& [project_id, ev, d] : events) {
+    const Event& e = *ev;
+    Stmt& ins = w.insert_event;
+    ins.bind(1, seq).bind(2, project_id).bind(3, e.id).bind(4, e.session_id);
+    ins.bind(5, e.parent_id).bind(6, e.trace_id).bind(7, e.span_id).bind(8, model::to_string(e.type));
+    ins.bind(9, e.name).bind(10, e.agent).bind(11, e.started_at).bind(12, e.ended_at);
+    ins.bind(13, model::to_string(e.status)).bind(14, e.input_json).bind(15, e.output_json);
+    ins.bind(16, e.error ? 1 : 0);
+    if (e.error) ins.bind(17, e.error->type).bind(18, e.error->message).bind(19, e.error->stack);
+    ins.bind(20, e.model).bind(21, e.provider);
+    if (e.usage) {
+      ins.bind(22, e.usage->input_tokens).bind(23, e.usage->output_tokens);
+      ins.bind(24, e.usage->total_tokens).bind(25, e.usage->cached_tokens);
     }
+    ins.bind(26, e.cost_usd).bind(28, e.tags_json).bind(30, d->num);
+    std::string_view attributes = e.attributes_json;
+    if (e.attributes_shared_suffix >= kMinSharedSuffix && e.attributes_shared_suffix <= attributes.size()) {
+      const size_t own = attributes.size() - e.attributes_shared_suffix;
+      const auto id = suffix_id(project_id, attributes.substr(own));
+      if (!id) return fail("store shared attributes");
+      ins.bind(29, *id);
+      attributes = attributes.substr(0, own);
+    }
+    ins.bind(27, attributes);
+    if (ins.step() != SQLITE_DONE) return fail("insert event");
+    ins.reset();
+    ++seq;
   }
 
   // A re-sent event replaces the stored version: take that one out of its session's rollups.
+  Deltas replaced;
   auto found = ids_->lookups();
   if (!found.is_ok()) return give_up(found.status());
   for (const IdIndex::Replaced& r : *found) {
-    const auto& [project_id, e] = events[r.item];
+    const auto& [project_id, e, d] = events[r.item];
     Stmt& f = w.find_event;
     f.bind(1, r.old_seq).bind(2, project_id).bind(3, e->id);
     const int rc = f.step();
