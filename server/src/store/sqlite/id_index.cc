@@ -86,6 +86,7 @@ Status IdIndex::prepare(bool full_durability) {
     return s;
   }
   if (auto s = prep(set_watermark_, "UPDATE ids_state SET watermark = ?"); !s.is_ok()) return s;
+  if (auto s = prep(get_watermark_, "SELECT watermark FROM ids_state"); !s.is_ok()) return s;
   // Index what agentlog.db committed since (a crash, or a new or deleted ids.db). An ids.db
   // ahead of agentlog.db (a restored backup of agentlog.db) is rebuilt.
   if (auto s = ids_->exec("BEGIN IMMEDIATE"); !s.is_ok()) return s;
@@ -110,11 +111,11 @@ Status IdIndex::prepare(bool full_durability) {
 }
 
 Status IdIndex::read_watermark() {
-  auto w = ids_->prepare("SELECT watermark FROM ids_state");
-  if (!w.is_ok()) return w.status();
-  if (w->step() != SQLITE_ROW) return ids_->error("read ids watermark");
-  watermark_ = w->int64(0);
-  return Status::ok();
+  // Read in each transaction: another process (a CLI import) may have written ids.db.
+  const int rc = get_watermark_.step();
+  if (rc == SQLITE_ROW) watermark_ = get_watermark_.int64(0);
+  get_watermark_.reset();
+  return rc == SQLITE_ROW ? Status::ok() : ids_->error("read ids watermark");
 }
 
 Status IdIndex::record(int64_t project_id, std::string_view id, int64_t seq) {

@@ -80,7 +80,7 @@ class IdIndex {
   std::string path_, main_db_;
   std::optional<Connection> ids_;
   std::optional<Connection> main_;  // read-only, for catching up
-  Stmt find_, insert_, record_, set_watermark_;
+  Stmt find_, insert_, record_, get_watermark_, set_watermark_;
   int64_t watermark_ = 0;  // as in ids_state, in the open transaction
   std::optional<Checkpointer> checkpointer_;  // ids.db's own (declared after ids_: stops first)
 
