@@ -103,20 +103,27 @@ std::string sql(sqlite3* db, const std::string& text) {
 
 // 0005_session_numbers.sql numbers the sessions of an existing database and points its
 // events at them: timelines, deletes and new sessions work on the migrated data.
+// Creates dir/agentlog.db as the embedded migrations 1..version leave it, for a test to
+// fill with rows of that version before the store migrates it further.
+sqlite3* database_at_version(const test::TempDir& dir, int version) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open((dir.path() + "/agentlog.db").c_str(), &db), SQLITE_OK);
+  sql(db, "PRAGMA page_size=16384; PRAGMA journal_mode=WAL; CREATE TABLE schema_migrations (version INTEGER "
+          "PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)");
+  for (size_t i = 0; i < sqlite::kMigrationsCount; ++i) {
+    const auto& [name, text] = sqlite::kMigrations[i];
+    if (std::stoi(std::string(name.substr(0, 4))) > version) continue;
+    sql(db, std::string(text));
+    sql(db, "INSERT INTO schema_migrations VALUES (" + std::to_string(i + 1) + ", '" + std::string(name) + "', 0)");
+  }
+  EXPECT_EQ(sql(db, "SELECT max(version) FROM schema_migrations"), std::to_string(version));
+  return db;
+}
+
 TEST(SqliteStoreTest, MigrationNumbersExistingSessionsAndTheirEvents) {
   test::TempDir dir;
   {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open((dir.path() + "/agentlog.db").c_str(), &db), SQLITE_OK);
-    sql(db, "PRAGMA page_size=16384; PRAGMA journal_mode=WAL; CREATE TABLE schema_migrations (version INTEGER "
-            "PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)");
-    for (size_t i = 0; i < sqlite::kMigrationsCount; ++i) {
-      const auto& [name, text] = sqlite::kMigrations[i];
-      if (std::stoi(std::string(name.substr(0, 4))) > 4) continue;
-      sql(db, std::string(text));
-      sql(db, "INSERT INTO schema_migrations VALUES (" + std::to_string(i + 1) + ", '" + std::string(name) + "', 0)");
-    }
-    ASSERT_EQ(sql(db, "SELECT max(version) FROM schema_migrations"), "4");
+    sqlite3* db = database_at_version(dir, 4);
     // Three sessions of the default project as version 4 stored them; "b" started first.
     sql(db, R"(INSERT INTO sessions (project_id, id, first_event_at, event_count) VALUES
                  (1, 'a', 2000, 2), (1, 'b', 1000, 1), (1, 'empty', NULL, 0);
@@ -167,6 +174,84 @@ TEST(SqliteStoreTest, MigrationNumbersExistingSessionsAndTheirEvents) {
   EXPECT_EQ(sql(db, "SELECT count(*) FROM events WHERE session_num IS NOT (SELECT num FROM sessions s WHERE "
                     "s.project_id = events.project_id AND s.id = events.session_id)"),
             "0");
+  sqlite3_close(db);
+}
+
+// 0007_sessions_by_number.sql rebuilds the sessions table keyed by (project, number): every
+// column of every session survives, ids stay unique per project, lists keep their order
+// (ties by id), and events still find and update their sessions.
+TEST(SqliteStoreTest, MigrationKeysSessionsByNumberAndKeepsEveryColumn) {
+  test::TempDir dir;
+  const std::string rows =
+      "SELECT group_concat(r, ' | ') FROM (SELECT json_array(project_id, id, name, agent, user_id, tags, metadata, "
+      "status, own_started_at, first_event_at, ended_at, last_event_at, event_count, error_count, llm_count, "
+      "tool_count, input_tokens, output_tokens, total_tokens, cost_usd, started_at, num) AS r FROM sessions "
+      "ORDER BY project_id, id)";
+  std::string before;
+  {
+    sqlite3* db = database_at_version(dir, 6);
+    // Numbers out of id order; "b" and "c" start at the same time; project 2 reuses an id.
+    sql(db, R"(INSERT INTO projects (id, name, created_at) VALUES (2, 'other', 0);
+               INSERT INTO sessions (project_id, id, name, agent, user_id, tags, metadata, status, own_started_at,
+                                     first_event_at, ended_at, last_event_at, event_count, error_count, llm_count,
+                                     tool_count, input_tokens, output_tokens, total_tokens, cost_usd, num) VALUES
+                 (1, 'a', 'A', 'planner', 'u1', '["x"]', '{"k":1}', 'ok', 1000, 1100, 1900, 1800,
+                  2, 1, 1, 0, 10, 20, 30, 0.25, 3),
+                 (1, 'b', NULL, 'coder', NULL, '[]', '{}', 'running', NULL, 2000, NULL, 2500,
+                  1, 0, 0, 1, 0, 0, 0, 0, 1),
+                 (1, 'c', 'C', NULL, 'u2', '["y","z"]', '{}', 'error', 2000, NULL, 2600, NULL,
+                  0, 0, 0, 0, 0, 0, 0, 0, 2),
+                 (2, 'a', 'other A', 'planner', NULL, '[]', '{}', 'ok', 500, 600, 700, 650,
+                  1, 0, 1, 0, 5, 6, 11, 1.5, 4);
+               INSERT INTO events (seq, project_id, id, session_id, session_num, type, started_at, status) VALUES
+                 (1, 1, 'a1', 'a', 3, 'step', 1100, 'ok'), (2, 1, 'a2', 'a', 3, 'step', 1800, 'ok'),
+                 (3, 1, 'b1', 'b', 1, 'step', 2000, 'ok'), (4, 2, 'x1', 'a', 4, 'step', 600, 'ok');
+               UPDATE meta SET value = 5 WHERE key IN ('next_seq', 'next_session_num');)");
+    before = sql(db, rows);
+    sqlite3_close(db);
+  }
+  ASSERT_NE(before.find("other A"), std::string::npos);
+  ASSERT_NE(test::open_sqlite_store(dir.path()), nullptr);  // migrates
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open_v2((dir.path() + "/agentlog.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr),
+              SQLITE_OK);
+    EXPECT_EQ(sql(db, rows), before);
+    EXPECT_EQ(sql(db, "SELECT group_concat(name) FROM (SELECT name FROM pragma_table_info('sessions') WHERE pk > 0 "
+                      "ORDER BY pk)"),
+              "project_id,num");
+    sqlite3_close(db);
+  }
+
+  auto store = test::open_sqlite_store(dir.path());
+  ASSERT_NE(store, nullptr);
+  model::SessionQuery q;
+  q.project_id = 1;
+  auto page = store->list_sessions(q);
+  ASSERT_TRUE(page.is_ok()) << page.status().message();
+  std::vector<std::string> order;
+  for (const auto& s : page->items) order.push_back(s.id);
+  EXPECT_EQ(order, (std::vector<std::string>{"c", "b", "a"}));
+  // An event joins session "a" of project 1 (not project 2's), another starts "d".
+  model::WriteBatch batch;
+  batch.project_id = 1;
+  batch.events = {test::make_event("a3", "a", 1950), test::make_event("d1", "d", 3000)};
+  const model::WriteBatch* one[] = {&batch};
+  ASSERT_TRUE(store->write(one, nullptr).is_ok());
+  auto a = store->get_session(1, "a");
+  ASSERT_TRUE(a.is_ok()) << a.status().message();
+  EXPECT_EQ(a->event_count, 3);
+  auto other = store->get_session(2, "a");
+  ASSERT_TRUE(other.is_ok()) << other.status().message();
+  EXPECT_EQ(other->event_count, 1);
+  EXPECT_FALSE(store->create_session(1, test::make_patch("b"), 4000).is_ok());  // ids stay unique
+  store.reset();
+
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2((dir.path() + "/agentlog.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  EXPECT_EQ(sql(db, "SELECT group_concat(id || ':' || num, ' ') FROM (SELECT id, num FROM sessions "
+                    "WHERE project_id = 1 ORDER BY num)"),
+            "b:1 c:2 a:3 d:5");
   sqlite3_close(db);
 }
 
