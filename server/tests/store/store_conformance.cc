@@ -1258,6 +1258,59 @@ TEST_P(StoreConformanceTest, FiltersHoldAcrossPages) {
   EXPECT_EQ(sorted(list_ids(q)), sorted(planners));
 }
 
+// Sessions that start in the same second, across seconds and before 1970 list in exact
+// time order, ties by id, through pages of any size, with or without an agent filter, and
+// sub-second windows are exact (the SQLite store's time indexes hold only the second).
+TEST_P(StoreConformanceTest, SessionsOrderByExactTimeAcrossSeconds) {
+  const std::vector<std::pair<std::string, Micros>> times = {
+      {"s1", kT0 + 900 * kMilli}, {"s2", kT0 + 1100 * kMilli}, {"s3", kT0 + 100 * kMilli},
+      {"s4", kT0 + 1100 * kMilli}, {"s5", kT0 + 999 * kMilli}, {"s6", kT0 + 2000 * kMilli},
+      {"s7", -1500 * kMilli},      {"s8", -500 * kMilli},      {"s9", 400 * kMilli}};
+  for (const auto& [id, t] : times) {
+    Event e = make_event(id + "-e", id, t);
+    e.agent = "timer";
+    ASSERT_TRUE(IsOk(write({e})));
+  }
+  model::SessionPatch bare = make_patch("s0");  // no start: sorts below every time
+  bare.agent = std::optional<std::string>("timer");
+  ASSERT_TRUE(IsOk(write({}, {bare})));
+  using V = std::vector<std::string>;
+  const V newest_first = {"s6", "s4", "s2", "s5", "s1", "s3", "s9", "s8", "s7", "s0"};
+  const V oldest_first(newest_first.rbegin(), newest_first.rend());
+  for (const SessionSort sort : {SessionSort::kStartedAt, SessionSort::kLastEventAt}) {
+    for (const bool by_agent : {false, true}) {
+      for (const int limit : {1, 2, 4, 100}) {
+        SCOPED_TRACE(::testing::Message() << model::to_string(sort) << " limit " << limit
+                                          << (by_agent ? ", by agent" : ""));
+        SessionQuery q;
+        q.project_id = project();
+        q.sort = sort;
+        q.limit = limit;
+        if (by_agent) q.agent = "timer";
+        EXPECT_EQ(list_ids(q), newest_first);
+        q.descending = false;
+        EXPECT_EQ(list_ids(q), oldest_first);
+      }
+    }
+  }
+  SessionQuery q;
+  q.project_id = project();
+  q.limit = 2;
+  q.from = kT0 + 999 * kMilli;
+  q.to = kT0 + 1100 * kMilli;
+  EXPECT_EQ(list_ids(q), V{"s5"});
+  auto agents = store().agents(project(), q.from, q.to);
+  ASSERT_TRUE(IsOk(agents));
+  ASSERT_EQ(agents->size(), 1u);
+  EXPECT_EQ((*agents)[0].sessions, 1);
+  q.from = -1000 * kMilli;
+  q.to = 400 * kMilli;
+  EXPECT_EQ(list_ids(q), V{"s8"});
+  q.from = kT0 + 100 * kMilli;
+  q.to = kT0 + 1101 * kMilli;
+  EXPECT_EQ(list_ids(q), (V{"s4", "s2", "s5", "s1", "s3"}));
+}
+
 // ---- events --------------------------------------------------------------------------------
 
 TEST_P(StoreConformanceTest, SessionEventsComeInTimeOrderAcrossPages) {

@@ -79,19 +79,35 @@ struct StringViewHash {
 template <typename V>
 using StringMap = std::unordered_map<std::string, V, StringViewHash, std::equal_to<>>;
 
-// Sessions sort on these expressions; the time ones match indexes in 0001_init.sql
-// exactly. A session without a start or an event yet sorts as the earliest (a key below
-// year 1, exact in an int64 cursor), so keyset pagination never meets a NULL.
-std::string_view sort_expr(SessionSort s) {
+// Sessions sort on these expressions. A session without a start or an event yet sorts as
+// the earliest (a key below year 1, exact in an int64 cursor), so keyset pagination never
+// meets a NULL. The two times have indexes keyed by their second, `expr / 1000000`
+// (0007_sessions_by_number.sql): orders and bounds on them are written on that expression
+// too, so that those indexes serve them.
+struct SortKey {
+  std::string_view expr;
+  bool by_second;
+};
+constexpr std::string_view kStartedKey = "ifnull(started_at, -999999999999999999)";
+
+SortKey sort_key(SessionSort s) {
   switch (s) {
-    case SessionSort::kStartedAt: return "ifnull(started_at, -999999999999999999)";
-    case SessionSort::kLastEventAt: return "ifnull(last_event_at, -999999999999999999)";
-    case SessionSort::kCostUsd: return "cost_usd";
-    case SessionSort::kTotalTokens: return "total_tokens";
-    case SessionSort::kEventCount: return "event_count";
-    case SessionSort::kErrorCount: return "error_count";
+    case SessionSort::kStartedAt: return {kStartedKey, true};
+    case SessionSort::kLastEventAt: return {"ifnull(last_event_at, -999999999999999999)", true};
+    case SessionSort::kCostUsd: return {"cost_usd", false};
+    case SessionSort::kTotalTokens: return {"total_tokens", false};
+    case SessionSort::kEventCount: return {"event_count", false};
+    case SessionSort::kErrorCount: return {"error_count", false};
   }
-  return "started_at";
+  return {kStartedKey, true};
+}
+
+// " AND <key> <op> <param>" (op: < <= > >=), with the same bound on the key's second when
+// its index is keyed by that.
+std::string key_bound(const SortKey& k, std::string_view op, std::string_view param) {
+  std::string out = fmt::format(" AND {} {} {}", k.expr, op, param);
+  if (k.by_second) out += fmt::format(" AND {} / 1000000 {}= {} / 1000000", k.expr, op.substr(0, 1), param);
+  return out;
 }
 
 Session read_session(const Stmt& r) {
@@ -953,22 +969,28 @@ Result<Session> SqliteStore::get_session(int64_t project_id, const std::string& 
 Result<Page<Session, SessionCursor>> SqliteStore::list_sessions(const SessionQuery& q) {
   auto r = reader();
   if (!r) return Status::unavailable("database not migrated");
-  const std::string_view expr = sort_expr(q.sort);
+  const SortKey key = sort_key(q.sort);
   const bool real_key = q.sort == SessionSort::kCostUsd;
-  std::string sql = fmt::format("SELECT {}, {} FROM sessions WHERE project_id = ?1", kSessionColumns, expr);
+  std::string sql = fmt::format("SELECT {}, {} FROM sessions WHERE project_id = ?1", kSessionColumns, key.expr);
   if (q.agent) sql += " AND agent = ?2";
   if (q.status) sql += " AND status = ?3";
   if (q.user_id) sql += " AND user_id = ?4";
   if (q.tag) sql += " AND EXISTS (SELECT 1 FROM json_each(sessions.tags) WHERE value = ?5)";
   if (q.q) sql += " AND (id LIKE ?6 ESCAPE '\\' OR name LIKE ?6 ESCAPE '\\' OR agent LIKE ?6 ESCAPE '\\' "
                   "OR user_id LIKE ?6 ESCAPE '\\')";
-  // Written on the indexed expression so a time window is an index range.
-  if (q.from) sql += " AND ifnull(started_at, -999999999999999999) >= ?7";
-  if (q.to) sql += " AND ifnull(started_at, -999999999999999999) < ?8 AND started_at IS NOT NULL";
+  // Written on the indexed expressions so a time window is an index range.
+  const SortKey started = sort_key(SessionSort::kStartedAt);
+  if (q.from) sql += key_bound(started, ">=", "?7");
+  if (q.to) sql += key_bound(started, "<", "?8") + " AND started_at IS NOT NULL";
   const char* cmp = q.descending ? "<" : ">";
-  if (q.after) sql += fmt::format(" AND ({0} {1} ?9 OR ({0} = ?9 AND id {1} ?10))", expr, cmp);
+  if (q.after) {  // the bound walks the index; the rest breaks ties by id
+    sql += key_bound(key, q.descending ? "<=" : ">=", "?9");
+    sql += fmt::format(" AND ({0} {1} ?9 OR ({0} = ?9 AND id {1} ?10))", key.expr, cmp);
+  }
   const char* dir = q.descending ? "DESC" : "ASC";
-  sql += fmt::format(" ORDER BY {0} {1}, id {1} LIMIT ?11", expr, dir);
+  sql += " ORDER BY ";
+  if (key.by_second) sql += fmt::format("{} / 1000000 {}, ", key.expr, dir);
+  sql += fmt::format("{0} {1}, id {1} LIMIT ?11", key.expr, dir);
 
   auto st = r->stmt(sql);
   if (!st.is_ok()) return st.status();
@@ -1240,8 +1262,9 @@ Result<std::vector<AgentStats>> SqliteStore::agents(int64_t project_id, std::opt
       "output_tokens, total_tokens, cost_usd, ifnull(ended_at, last_event_at) - started_at, "
       "ifnull(last_event_at, started_at)) FROM sessions WHERE project_id = ?1";
   // Written on the indexed expression (sessions_started) so a time window is an index range.
-  if (from) sql += " AND ifnull(started_at, -999999999999999999) >= ?2";
-  if (to) sql += " AND ifnull(started_at, -999999999999999999) < ?3 AND started_at IS NOT NULL";
+  const SortKey started = sort_key(SessionSort::kStartedAt);
+  if (from) sql += key_bound(started, ">=", "?2");
+  if (to) sql += key_bound(started, "<", "?3") + " AND started_at IS NOT NULL";
   auto st = r->stmt(sql);
   if (!st.is_ok()) return st.status();
   Stmt& s = **st;
