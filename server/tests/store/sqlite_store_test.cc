@@ -12,6 +12,7 @@
 
 #include "store/store_conformance.h"
 #include "testing/builders.h"
+#include "testing/eventually.h"
 #include "testing/sqlite_store.h"
 #include "testing/temp_dir.h"
 
@@ -284,6 +285,65 @@ TEST(SqliteStoreTest, SessionNumbersAreNeverReused) {
 
 // ids.db (IdIndex) is derived from the events table: however it was lost or left behind,
 // the next open brings it back, and ids found there are checked against the events.
+// search.db is derived from the events like ids.db. One ahead of agentlog.db (agentlog.db
+// restored from an older backup) would skip the new events that take its seqs again, and
+// find them by the words of the lost events: it is rebuilt on start.
+TEST(SqliteStoreTest, SearchIndexAheadOfARestoredDatabaseIsRebuilt) {
+  test::TempDir dir;
+  const std::string db = dir.path() + "/agentlog.db";
+  std::unique_ptr<sqlite::SqliteStore> store;
+  auto write = [&](const std::string& id, const std::string& word, Micros at) {
+    model::Event e = test::make_event(id, "s", at);
+    e.name = word;
+    model::WriteBatch batch;
+    batch.project_id = 1;
+    batch.events = {e};
+    const model::WriteBatch* one[] = {&batch};
+    ASSERT_TRUE(store->write(one, nullptr).is_ok());
+  };
+  auto search = [&](const std::string& word) {
+    model::EventQuery q;
+    q.project_id = 1;
+    q.q = word;
+    std::vector<std::string> ids;
+    auto page = store->search_events(q);
+    EXPECT_TRUE(page.is_ok()) << page.status().message();
+    if (page.is_ok()) {
+      for (const auto& e : page->items) ids.push_back(e.event.id);
+    }
+    return ids;
+  };
+  using V = std::vector<std::string>;
+  const Micros t0 = 1'767'225'600'000'000;
+
+  store = test::open_sqlite_store(dir.path());
+  ASSERT_NE(store, nullptr);
+  write("e1", "alpha", t0);
+  ASSERT_TRUE(test::eventually([&] { return search("alpha") == V{"e1"}; }));
+  store.reset();
+  {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(db.c_str(), &raw), SQLITE_OK);
+    sql(raw, "VACUUM INTO '" + dir.path() + "/backup.db'");
+    sqlite3_close(raw);
+  }
+  store = test::open_sqlite_store(dir.path());
+  ASSERT_NE(store, nullptr);
+  write("e2", "beta", t0 + 1);
+  ASSERT_TRUE(test::eventually([&] { return search("beta") == V{"e2"}; }));
+  store.reset();
+
+  // agentlog.db goes back to the backup; search.db (and ids.db) stay as they are.
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(db + suffix);
+  std::filesystem::rename(dir.path() + "/backup.db", db);
+  store = test::open_sqlite_store(dir.path());
+  ASSERT_NE(store, nullptr);
+  write("e3", "gamma", t0 + 2);  // takes e2's seq again
+  EXPECT_TRUE(test::eventually([&] { return search("gamma") == V{"e3"}; }));
+  EXPECT_EQ(search("beta"), V{});
+  EXPECT_EQ(search("alpha"), V{"e1"});
+}
+
 class IdIndexTest : public ::testing::Test {
  protected:
   static constexpr Micros kT0 = 1'767'225'600'000'000;

@@ -138,7 +138,7 @@ std::string FtsQuery::with_completions(const std::vector<std::string>& completio
   return out;
 }
 
-Status prepare_search_db(const std::string& path) {
+Status prepare_search_db(const std::string& path, int64_t last_seq) {
   auto conn = Connection::open(path, false);
   if (!conn.is_ok()) return conn.status();
   Connection& c = *conn;
@@ -148,8 +148,16 @@ Status prepare_search_db(const std::string& path) {
   auto v = c.prepare("PRAGMA user_version");
   if (!v.is_ok()) return v.status();
   const int version = v->step() == SQLITE_ROW ? static_cast<int>(v->int64(0)) : 0;
-  if (version == kSearchSchemaVersion) return Status::ok();
   v = Result<Stmt>(Stmt());
+  if (version == kSearchSchemaVersion) {
+    // Ahead of the events (agentlog.db restored from an older backup), the index holds
+    // seqs that new events will take again, and would skip indexing those: rebuilt.
+    auto wm = c.prepare("SELECT watermark FROM index_state WHERE id = 1");
+    if (!wm.is_ok()) return wm.status();
+    if (wm->step() != SQLITE_ROW) return c.error("read search watermark");
+    if (wm->int64(0) <= last_seq) return Status::ok();
+    spdlog::warn("{} is ahead of the database (a restored backup?): rebuilding it", path);
+  }
   return c.exec(
       "BEGIN;"
       "DROP TABLE IF EXISTS events_fts;"

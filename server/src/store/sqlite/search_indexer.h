@@ -16,9 +16,10 @@
 
 namespace agentlog::store::sqlite {
 
-// Creates or upgrades the search database schema (a derived cache: on a version change
-// it is dropped and rebuilt from the events table).
-Status prepare_search_db(const std::string& path);
+// Creates or upgrades the search database schema. It is a derived cache: on a version
+// change, or when it covers more than the events table's `last_seq`, it is dropped and
+// rebuilt from the events table.
+Status prepare_search_db(const std::string& path, int64_t last_seq);
 
 // Appends the string values (not the keys) of a JSON document, unescaped and separated
 // by spaces: `{"role":"user","content":"hi\nthere"}` -> ` user hi there`.

@@ -603,7 +603,7 @@ Status SqliteStore::migrate() {
   if (found != 2) return c.error("read next_seq and next_session_num");
   w.next_session_num = w.saved_session_num;
 
-  if (auto ps = prepare_search_db(search_path_); !ps.is_ok()) return ps;
+  if (auto ps = prepare_search_db(search_path_, w.next_seq - 1); !ps.is_ok()) return ps;
   if (!ids_) {
     auto ids = IdIndex::open(ids_path_, db_path_, options_.full_durability);
     if (!ids.is_ok()) return ids.status();
