@@ -447,5 +447,23 @@ TEST_F(IdIndexTest, IdsLeftByADeletedSessionFindNothing) {
   EXPECT_FALSE(store_->get_session(1, "old").is_ok());
 }
 
+// Deleting a session removes its events' ids from ids.db too (after the delete commits, on
+// the id thread); the ids of other sessions, and an id recorded again since, stay.
+TEST_F(IdIndexTest, DeletingASessionRemovesItsIds) {
+  write({test::make_event("x", "old", kT0), test::make_event("y", "old", kT0 + 1),
+         test::make_event("z", "kept", kT0 + 2)});
+  ASSERT_TRUE(store_->delete_session(1, "old").is_ok());
+  write({test::make_event("y", "new", kT0 + 3)});
+  store_.reset();  // the id thread finishes what it was given
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2((dir_.path() + "/ids.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  EXPECT_EQ(sql(db, "SELECT group_concat(id, ' ') FROM (SELECT id FROM event_ids ORDER BY id)"), "y z");
+  sqlite3_close(db);
+  reopen();
+  EXPECT_FALSE(found("x"));
+  EXPECT_TRUE(found("y"));
+  EXPECT_TRUE(found("z"));
+}
+
 }  // namespace
 }  // namespace agentlog::store::conformance

@@ -85,6 +85,9 @@ Status IdIndex::prepare(bool full_durability) {
       !s.is_ok()) {
     return s;
   }
+  if (auto s = prep(remove_, "DELETE FROM event_ids WHERE project_id = ? AND id = ? AND seq = ?"); !s.is_ok()) {
+    return s;
+  }
   if (auto s = prep(set_watermark_, "UPDATE ids_state SET watermark = ?"); !s.is_ok()) return s;
   if (auto s = prep(get_watermark_, "SELECT watermark FROM ids_state"); !s.is_ok()) return s;
   // Index what agentlog.db committed since (a crash, or a new or deleted ids.db). An ids.db
@@ -188,19 +191,54 @@ std::optional<int64_t> IdIndex::pending_seq(int64_t project_id, std::string_view
   return it->second;
 }
 
+void IdIndex::forget(std::vector<Deleted> deleted) {
+  {
+    std::lock_guard lock(mu_);
+    deleted_.insert(deleted_.end(), std::make_move_iterator(deleted.begin()),
+                    std::make_move_iterator(deleted.end()));
+  }
+  cv_.notify_all();
+}
+
 void IdIndex::run() {
   for (;;) {
-    int64_t first_seq;
+    bool job = false;
+    int64_t first_seq = 0;
     std::vector<Item> items;
+    std::vector<Deleted> deleted;
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [this] { return queued_ || stop_; });
-      if (!queued_) return;
-      queued_ = false;
-      first_seq = first_seq_;
-      items = std::move(items_);
+      cv_.wait(lock, [this] { return queued_ || !deleted_.empty() || stop_; });
+      deleted.swap(deleted_);  // forgotten before any later job began: removed first
+      if (queued_) {
+        queued_ = false;
+        job = true;
+        first_seq = first_seq_;
+        items = std::move(items_);
+      }
     }
-    work(first_seq, items);
+    if (!deleted.empty()) remove(deleted);
+    if (job) {
+      work(first_seq, items);
+    } else if (deleted.empty()) {
+      return;  // stopped, nothing left
+    }
+  }
+}
+
+void IdIndex::remove(const std::vector<Deleted>& deleted) {
+  Status s = ids_->exec("BEGIN IMMEDIATE");
+  for (size_t i = 0; s.is_ok() && i < deleted.size(); ++i) {
+    const Deleted& d = deleted[i];
+    remove_.bind(1, d.project_id).bind(2, d.id).bind(3, d.seq);
+    if (remove_.step() != SQLITE_DONE) s = ids_->error("remove deleted event ids");
+    remove_.reset();
+  }
+  if (s.is_ok()) s = ids_->exec("COMMIT");
+  if (!s.is_ok()) {
+    // Left behind, they are ignored: every seq found is checked against the events.
+    spdlog::warn("ids.db: {}; ids of deleted events stay in it", s.message());
+    (void)ids_->exec("ROLLBACK");
   }
 }
 

@@ -65,6 +65,17 @@ class IdIndex {
   // The seq of an id that agentlog.db committed and ids.db is still committing. Any thread.
   std::optional<int64_t> pending_seq(int64_t project_id, std::string_view id);
 
+  // Events that agentlog.db deleted (with their session): their ids are removed from ids.db
+  // after the job in progress, unless an id was recorded again since. The writer calls it,
+  // under its lock, after the delete commits; a crash before it is done leaves ids behind
+  // that reads and writes already ignore (they check every seq against the events).
+  struct Deleted {
+    int64_t project_id;
+    std::string id;
+    int64_t seq;
+  };
+  void forget(std::vector<Deleted> deleted);
+
  private:
   IdIndex(std::string path, std::string main_db) : path_(std::move(path)), main_db_(std::move(main_db)) {}
   Status prepare(bool full_durability);
@@ -75,12 +86,13 @@ class IdIndex {
   void run();
   // One job: its lookups, then the writer's decision, then ids.db's commit.
   void work(int64_t first_seq, const std::vector<Item>& items);
+  void remove(const std::vector<Deleted>& deleted);
   static std::string pending_key(int64_t project_id, std::string_view id);
 
   std::string path_, main_db_;
   std::optional<Connection> ids_;
   std::optional<Connection> main_;  // read-only, for catching up
-  Stmt find_, insert_, record_, get_watermark_, set_watermark_;
+  Stmt find_, insert_, record_, remove_, get_watermark_, set_watermark_;
   int64_t watermark_ = 0;  // as in ids_state, in the open transaction
   std::optional<Checkpointer> checkpointer_;  // ids.db's own (declared after ids_: stops first)
 
@@ -91,6 +103,7 @@ class IdIndex {
   bool queued_ = false;
   int64_t first_seq_ = 0;
   std::vector<Item> items_;
+  std::vector<Deleted> deleted_;  // from forget(), removed before the next job
   // The job in progress: its lookups, then the writer's decision.
   bool looked_up_ = false;
   Result<std::vector<Replaced>> result_ = std::vector<Replaced>{};

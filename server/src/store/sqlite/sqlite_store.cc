@@ -934,11 +934,17 @@ Status SqliteStore::delete_session(int64_t project_id, const std::string& id) {
   if (rc != SQLITE_ROW) return c.error("delete session");
   const int64_t num = del->int64(0);
   del->reset();
-  auto ev = c.prepare("DELETE FROM events WHERE session_num = ?");
+  auto ev = c.prepare("DELETE FROM events WHERE session_num = ? RETURNING id, seq");
   if (!ev.is_ok()) return ev.status();
   ev->bind(1, num);
-  if (ev->step() != SQLITE_DONE) return c.error("delete session events");
-  return tx.commit();
+  std::vector<IdIndex::Deleted> deleted;
+  int erc;
+  while ((erc = ev->step()) == SQLITE_ROW) deleted.push_back({project_id, std::string(ev->text(0)), ev->int64(1)});
+  if (erc != SQLITE_DONE) return c.error("delete session events");
+  ev->reset();
+  if (auto st = tx.commit(); !st.is_ok()) return st;
+  ids_->forget(std::move(deleted));
+  return Status::ok();
 }
 
 Result<bool> SqliteStore::delete_session_if_empty(int64_t project_id, const std::string& id) {
