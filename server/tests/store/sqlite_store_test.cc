@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "store/sqlite/search_indexer.h"
 #include "store/store_conformance.h"
 #include "testing/builders.h"
 #include "testing/eventually.h"
@@ -342,6 +343,42 @@ TEST(SqliteStoreTest, SearchIndexAheadOfARestoredDatabaseIsRebuilt) {
   EXPECT_TRUE(test::eventually([&] { return search("gamma") == V{"e3"}; }));
   EXPECT_EQ(search("beta"), V{});
   EXPECT_EQ(search("alpha"), V{"e1"});
+}
+
+// The indexer's commits checkpoint search.db once its WAL reaches the threshold. A statement
+// it left unfinished kept its connection in a transaction through each commit, where
+// checkpoints fail: nothing reached search.db while the server ran, and the WAL grew to
+// gigabytes. Checked while the indexer still runs (closing its connection checkpoints).
+TEST(SqliteStoreTest, SearchIndexerCheckpointsItsWal) {
+  test::TempDir dir;
+  const std::string main_db = dir.path() + "/agentlog.db", search_db = dir.path() + "/search.db";
+  {
+    sqlite::SqliteOptions options;
+    options.data_dir = dir.path();
+    options.background = false;  // this test runs the indexer itself
+    auto store = sqlite::SqliteStore::open(options);
+    ASSERT_TRUE(store.is_ok()) << store.status().message();
+    ASSERT_TRUE((*store)->migrate().is_ok());
+    model::WriteBatch batch;
+    batch.project_id = 1;
+    for (int i = 0; i < 2000; ++i) {
+      model::Event e = test::make_event("e" + std::to_string(i), "s", 1'767'225'600'000'000 + i);
+      e.name = "step " + std::to_string(i) + " word" + std::to_string(i * 7919 % 10007);
+      batch.events.push_back(std::move(e));
+    }
+    const model::WriteBatch* one[] = {&batch};
+    ASSERT_TRUE((*store)->write(one, nullptr).is_ok());
+  }
+  const auto before = std::filesystem::file_size(search_db);
+  sqlite::SearchIndexer indexer(main_db, search_db, 4);
+  indexer.start();
+  indexer.notify();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(search_db.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  EXPECT_TRUE(test::eventually([&] { return sql(db, "SELECT watermark FROM index_state") == "2000"; }));
+  sqlite3_close(db);  // not the last connection: the indexer's is open
+  EXPECT_GT(std::filesystem::file_size(search_db), before);
+  indexer.stop();
 }
 
 class IdIndexTest : public ::testing::Test {

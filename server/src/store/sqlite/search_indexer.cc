@@ -1,5 +1,6 @@
 #include "store/sqlite/search_indexer.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <cctype>
@@ -172,8 +173,8 @@ Status prepare_search_db(const std::string& path, int64_t last_seq) {
       "COMMIT;");
 }
 
-SearchIndexer::SearchIndexer(std::string main_db, std::string search_db)
-    : main_db_(std::move(main_db)), search_db_(std::move(search_db)) {}
+SearchIndexer::SearchIndexer(std::string main_db, std::string search_db, int checkpoint_pages)
+    : main_db_(std::move(main_db)), search_db_(std::move(search_db)), checkpoint_pages_(checkpoint_pages) {}
 
 SearchIndexer::~SearchIndexer() { stop(); }
 
@@ -212,10 +213,11 @@ void SearchIndexer::run() {
     return;
   }
   // 25 MiB of pages, ~32 MiB of memory (see the writer's cache in sqlite_store.cc).
-  (void)search->exec(
-      "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-25600; PRAGMA wal_autocheckpoint=4000; "
+  (void)search->exec(fmt::format(
+      "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-25600; PRAGMA wal_autocheckpoint={}; "
       "PRAGMA journal_size_limit=67108864; "
-      "INSERT INTO events_fts (events_fts, rank) VALUES ('automerge', 8);");
+      "INSERT INTO events_fts (events_fts, rank) VALUES ('automerge', 8);",
+      checkpoint_pages_));
   for (;;) {
     {
       std::unique_lock lock(mu_);
@@ -239,6 +241,10 @@ Status SearchIndexer::index_pending(Connection& main, Connection& search, bool& 
   auto wm = search.prepare("SELECT watermark FROM index_state WHERE id = 1");
   if (!wm.is_ok()) return wm.status();
   const int64_t watermark = wm->step() == SQLITE_ROW ? wm->int64(0) : 0;
+  // Left unfinished, the statement would keep the connection in a read transaction through
+  // the commit below, and a connection in a transaction cannot checkpoint: every automatic
+  // checkpoint failed (SQLITE_LOCKED) and the WAL grew without bound (1.7 GB at 6M events).
+  wm->reset();
   auto rows = main.prepare(
       "SELECT seq, name, input, output, error_message FROM events WHERE seq > ? ORDER BY seq LIMIT ?");
   if (!rows.is_ok()) return rows.status();

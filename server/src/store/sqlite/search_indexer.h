@@ -48,7 +48,10 @@ FtsQuery to_fts_query(std::string_view q);
 
 class SearchIndexer {
  public:
-  SearchIndexer(std::string main_db, std::string search_db);
+  // search.db is checkpointed after a commit that leaves its WAL this many pages or more.
+  static constexpr int kCheckpointPages = 4000;
+
+  SearchIndexer(std::string main_db, std::string search_db, int checkpoint_pages = kCheckpointPages);
   ~SearchIndexer();
   void start();
   void stop();
@@ -60,6 +63,7 @@ class SearchIndexer {
   Status index_pending(Connection& main, Connection& search, bool& more);
 
   std::string main_db_, search_db_;
+  int checkpoint_pages_;
   std::thread thread_;
   std::mutex mu_;
   std::condition_variable cv_;
