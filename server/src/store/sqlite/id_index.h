@@ -12,7 +12,8 @@
 //      committed events it missed (seq between its watermark and first_seq), then looks up
 //      and records each item; lookups() returns the items that replace a stored version.
 //   2. The writer verifies each against agentlog.db (the row at that seq must still be that
-//      event: a deleted session leaves its ids behind) and commits agentlog.db.
+//      event: a deleted session's ids stay until forget()'s removal is done, and after a
+//      crash for good) and commits agentlog.db.
 //   3. finish(committed): the thread commits or rolls back ids.db while the writer goes on
 //      with its next transaction (whose job waits for that commit). Until it is done,
 //      pending_seq() finds the committed ids, so a read after the acknowledgement finds
