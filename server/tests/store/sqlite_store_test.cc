@@ -349,8 +349,9 @@ TEST(SqliteStoreTest, SearchIndexAheadOfARestoredDatabaseIsRebuilt) {
 // it left unfinished kept its connection in a transaction through each commit, where
 // checkpoints fail: nothing reached search.db while the server ran, and the WAL grew to
 // gigabytes. Checked while the indexer still runs (closing its connection checkpoints), by
-// the file's size alone: a reader polling search.db could hold a snapshot older than the
-// indexer's one commit and keep the checkpoint from copying it (flaky under ASan in CI).
+// waiting on the file's size alone: the checkpoint runs after its commit is visible, and a
+// reader polling search.db could hold an older snapshot that keeps it from copying the
+// commit (the check failed that way under ASan in CI).
 TEST(SqliteStoreTest, SearchIndexerCheckpointsItsWal) {
   test::TempDir dir;
   const std::string main_db = dir.path() + "/agentlog.db", search_db = dir.path() + "/search.db";
