@@ -110,6 +110,17 @@ std::string key_bound(const SortKey& k, std::string_view op, std::string_view pa
   return out;
 }
 
+// Sessions started in [from, to), written on the indexed expression so that a window is a
+// range of sessions_started (or sessions_agent); one not started yet is in no window with an end.
+std::string started_window(const std::optional<Micros>& from, const std::optional<Micros>& to,
+                           std::string_view from_param, std::string_view to_param) {
+  const SortKey started = sort_key(SessionSort::kStartedAt);
+  std::string out;
+  if (from) out += key_bound(started, ">=", from_param);
+  if (to) out += key_bound(started, "<", to_param) + " AND started_at IS NOT NULL";
+  return out;
+}
+
 Session read_session(const Stmt& r) {
   Session s;
   s.id = r.text(0);
@@ -984,10 +995,7 @@ Result<Page<Session, SessionCursor>> SqliteStore::list_sessions(const SessionQue
   if (q.tag) sql += " AND EXISTS (SELECT 1 FROM json_each(sessions.tags) WHERE value = ?5)";
   if (q.q) sql += " AND (id LIKE ?6 ESCAPE '\\' OR name LIKE ?6 ESCAPE '\\' OR agent LIKE ?6 ESCAPE '\\' "
                   "OR user_id LIKE ?6 ESCAPE '\\')";
-  // Written on the indexed expressions so a time window is an index range.
-  const SortKey started = sort_key(SessionSort::kStartedAt);
-  if (q.from) sql += key_bound(started, ">=", "?7");
-  if (q.to) sql += key_bound(started, "<", "?8") + " AND started_at IS NOT NULL";
+  sql += started_window(q.from, q.to, "?7", "?8");
   const char* cmp = q.descending ? "<" : ">";
   if (q.after) {  // the bound walks the index; the rest breaks ties by id
     sql += key_bound(key, q.descending ? "<=" : ">=", "?9");
@@ -1267,10 +1275,7 @@ Result<std::vector<AgentStats>> SqliteStore::agents(int64_t project_id, std::opt
       "SELECT agentlog_agent_row(agent, status, event_count, error_count, llm_count, tool_count, input_tokens, "
       "output_tokens, total_tokens, cost_usd, ifnull(ended_at, last_event_at) - started_at, "
       "ifnull(last_event_at, started_at)) FROM sessions WHERE project_id = ?1";
-  // Written on the indexed expression (sessions_started) so a time window is an index range.
-  const SortKey started = sort_key(SessionSort::kStartedAt);
-  if (from) sql += key_bound(started, ">=", "?2");
-  if (to) sql += key_bound(started, "<", "?3") + " AND started_at IS NOT NULL";
+  sql += started_window(from, to, "?2", "?3");
   auto st = r->stmt(sql);
   if (!st.is_ok()) return st.status();
   Stmt& s = **st;
